@@ -1,0 +1,108 @@
+"""Action plugin of ent.pronote.ent_service (documentation in plugins/modules/)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ansible_collections.ent.pronote.plugins.module_utils import _service as svc
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._kdecole import KdecoleConsole, ServicePage, ServiceRow
+from ansible_collections.ent.pronote.plugins.module_utils._specs import ENT_SERVICE
+from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
+
+
+@dataclass
+class ServiceState:
+    """The PRONOTE service of one établissement as the console shows it."""
+
+    row: ServiceRow | None = None
+    page: ServicePage | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.page is not None
+
+    @property
+    def fields(self) -> dict[str, Any] | None:
+        return dict(self.page.fields) if self.page else None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ServiceState) and (self.page and self.page.code, self.fields) == (
+            other.page and other.page.code, other.fields)
+
+
+class ServiceHandler:
+    """Read, plan and apply the PRONOTE service of one établissement."""
+
+    def __init__(self, console: KdecoleConsole, uai: str, params: dict[str, Any]) -> None:
+        self.console = console
+        self.uai = uai
+        self.present = params["state"] == "present"
+        self.code = params.get("code")
+        self.label = params["label"]
+        self.desired = svc.desired_fields(params, uai) if self.present else {}
+
+    def read(self) -> ServiceState:
+        rows = self.console.list_services(self.uai)
+        if self.code:
+            row = next((r for r in rows if r.code == self.code), None)
+            if row is None and self.present:
+                raise NotFoundError(f"Service '{self.code}' does not exist in the ENT for {self.uai}.")
+        else:
+            row, candidates = svc.find_pronote_service(rows, self.label)
+            if len(candidates) > 1:
+                codes = ", ".join(r.code for r in candidates)
+                raise ValidationError(f"Several services of {self.uai} look like PRONOTE ({codes}): "
+                                      "say which one to manage with the option code.")
+        if row is None:
+            return ServiceState()
+        if row.internal:
+            raise ValidationError(f"Service '{row.code}' of {self.uai} is an internal service of the ENT.")
+        return ServiceState(row, self.console.read_service(self.uai, row.code))
+
+    def plan(self, before: ServiceState) -> dict[str, Any] | str | None:
+        if not self.present:
+            return "delete" if before.exists else None
+        return svc.changes(before.fields, self.desired) or None
+
+    def predict(self, before: ServiceState, plan: Any) -> dict[str, Any] | None:
+        if not self.present:
+            return None
+        return {**(before.fields or {}), **plan}
+
+    def apply(self, before: ServiceState, plan: Any) -> ServiceState:
+        if not self.present:
+            self.console.delete_service(self.uai, before.row)
+            return ServiceState()
+        if before.exists:
+            return ServiceState(before.row, self.console.update_service(before.page, plan))
+        return ServiceState(None, self.console.create_service(self.uai, plan))
+
+
+class ActionModule(EntAction):
+    ARGUMENT_SPEC = ENT_SERVICE
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        uai = svc.normalise_uai(params["uai"])
+        handler = ServiceHandler(self.console(params), uai, params)
+        if handler.present and not params["allow_unsafe"]:
+            problems = svc.unsafe_settings(handler.desired)
+            if problems:
+                return {"failed": True, "changed": False,
+                        "msg": f"Refused for {uai}: " + "; ".join(problems)
+                        + ". Set allow_unsafe: true if this is really wanted."}
+        outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
+        before, after = outcome.before, outcome.after
+        after_fields = after.fields if isinstance(after, ServiceState) else after  # check mode: predicted
+        shown = after if isinstance(after, ServiceState) and after.exists else before
+        code = shown.page.code if shown.page and after_fields is not None else None
+        result: dict[str, Any] = {"changed": outcome.changed, "uai": uai, "code": code, "service": after_fields}
+        if handler.present and handler.desired["block_version"] is None and not before.exists:
+            version = (after_fields or {}).get("block_version") or "its default"
+            result["warnings"] = [f"block_version not set for {uai}: the console kept « Version » '{version}'. "
+                                  "It must match the PRONOTE server's version."]
+        if outcome.retried:
+            result["retries"] = len(outcome.retried)
+        result.update(self.diff(before.fields, after_fields, f"PRONOTE service of {uai}"))
+        return result

@@ -1,0 +1,90 @@
+"""Action plugin of ent.pronote.run_summary (documentation in plugins/modules/)."""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from ansible_collections.ent.pronote.plugins.module_utils._specs import RUN_SUMMARY
+from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
+
+FAILURE_VAR = "ent_pronote_failure"
+#: status -> French label, in display order
+STATUS_LABELS = {"failed": "en échec", "changed": "modifiés", "ok": "inchangés", "not_run": "non traités"}
+
+
+def step_status(result: Any) -> str:
+    """The status of one registered step result."""
+    if not isinstance(result, dict):
+        return "not_run"
+    if result.get("failed"):
+        return "failed"
+    if result.get("skipped"):
+        return "skipped"
+    return "changed" if result.get("changed") else "ok"
+
+
+def host_status(failure: Any, steps: dict[str, str]) -> str:
+    if failure or "failed" in steps.values():
+        return "failed"
+    if "changed" in steps.values():
+        return "changed"
+    if any(s in ("ok", "skipped") for s in steps.values()):
+        return "ok"
+    return "not_run"
+
+
+def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per status and per ENT project, and the failures, from per-host records.
+
+    Each record: ``uai``, ``project``, ``name``, ``failure`` (dict or None),
+    ``steps`` (step variable -> status).
+    """
+    totals: Counter[str] = Counter()
+    projects: dict[str, Counter[str]] = defaultdict(Counter)
+    failures = []
+    for host in hosts:
+        status = host_status(host["failure"], host["steps"])
+        totals[status] += 1
+        projects[host["project"]][status] += 1
+        if status == "failed":
+            failure = host["failure"] or {}
+            failures.append({"uai": host["uai"], "name": host["name"], "project": host["project"],
+                             "step": failure.get("step", "?"), "msg": failure.get("msg", "")})
+    return {"total": sum(totals.values()), "counts": {k: totals.get(k, 0) for k in STATUS_LABELS},
+            "projects": {p: {k: c.get(k, 0) for k in STATUS_LABELS} for p, c in sorted(projects.items())},
+            "failures": failures}
+
+
+def render(summary: dict[str, Any]) -> list[str]:
+    """The summary as lines of French text for the ops team."""
+    def counts(c: dict[str, int]) -> str:
+        return ", ".join(f"{c[k]} {label}" for k, label in STATUS_LABELS.items() if c.get(k))
+
+    lines = [f"Rentrée PRONOTE : {summary['total']} établissement(s) — {counts(summary['counts']) or 'aucun'}"]
+    for project, c in summary["projects"].items():
+        lines.append(f"  {project} : {sum(c.values())} établissement(s) — {counts(c)}")
+    for f in summary["failures"]:
+        name = f" ({f['name']})" if f["name"] else ""
+        lines.append(f"  ÉCHEC {f['uai']}{name} — étape « {f['step']} » : {f['msg']}")
+    return lines
+
+
+class ActionModule(EntAction):
+    ARGUMENT_SPEC = RUN_SUMMARY
+    _supports_check_mode = True
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        hostvars = task_vars.get("hostvars", {})
+        names = params.get("hosts") or list(task_vars.get("groups", {}).get("all", []))
+        records = []
+        for name in names:
+            hv = hostvars[name] if name in hostvars else {}
+            records.append({
+                "uai": name,
+                "project": hv.get("ent_project") or "?",
+                "name": hv.get("etab_name") or "",
+                "failure": hv.get(FAILURE_VAR),
+                "steps": {var: step_status(hv.get(var)) for var in params["results"]},
+            })
+        summary = summarise(records)
+        return {"changed": False, "summary": summary, "msg": render(summary)}

@@ -1,0 +1,51 @@
+"""Documentation fragment: connection to an ENT project's admin console."""
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  console_url:
+    description:
+      - URL of the ENT project's admin console, for example C(https://www.monbureaunumerique.fr/).
+      - The client signs in through the ENT's CAS by following the console's redirects.
+      - Set it once for all modules with C(module_defaults) and the group C(group/ent.pronote.ent).
+    type: str
+    required: true
+  admin_login:
+    description: Login of a console administrator of the ENT project.
+    type: str
+    required: true
+  admin_password:
+    description: Password of O(admin_login). Never logged; keep it in ansible-vault.
+    type: str
+    required: true
+  ca_path:
+    description:
+      - CA certificate(s) (PEM) that signed the console's and the CAS's TLS certificates.
+      - When unset, the system's trust store is used. C(REQUESTS_CA_BUNDLE) is ignored.
+    type: path
+  validate_certs:
+    description: Verify TLS certificates. Turn off only to diagnose, never in production.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for each answer of the console or the CAS.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a failed read (server error, timeout, expired session) is retried,
+        and how many times the whole read-compare-change cycle is started again.
+    type: int
+    default: 3
+  session_cache:
+    description:
+      - Keep the signed-in console session in a file of the user's cache directory (mode 0600),
+        so that the tasks of a run sign in once instead of once per task and host.
+      - The cache directory is C($ENT_PRONOTE_CACHE_DIR), or C($XDG_CACHE_HOME/ent.pronote), or C(~/.cache/ent.pronote).
+    type: bool
+    default: true
+notes:
+  - Runs on the controller (action plugin); the target host is only a name, the établissement's UAI.
+"""

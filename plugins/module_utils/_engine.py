@@ -1,0 +1,80 @@
+"""One "ensure state" flow for every module: read, compare, change, retry.
+
+A module describes its remote object with a :class:`StateHandler`; the
+engine reads the state before, asks for a plan, applies it unless in check
+mode, and retries the whole cycle on a transient failure (server error,
+timeout, expired session). Because the plan is recomputed from a fresh read
+on every attempt, a retry never repeats work already done: a run cut in the
+middle is finished by the next attempt, or by the next run.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from ansible_collections.ent.pronote.plugins.module_utils._errors import TransientError
+
+S = TypeVar("S")
+P = TypeVar("P")
+
+
+class StateHandler(Protocol[S, P]):
+    """The remote object a module manages."""
+
+    def read(self) -> S:
+        """The current state."""
+
+    def plan(self, before: S) -> P:
+        """What to change; a falsy plan means nothing to do."""
+
+    def predict(self, before: S, plan: P) -> S:
+        """The state once ``plan`` is applied (check mode, diff)."""
+
+    def apply(self, before: S, plan: P) -> S:
+        """Apply ``plan``; return the state read back afterwards."""
+
+
+@dataclass
+class Outcome(Generic[S, P]):
+    changed: bool
+    before: S
+    after: S
+    plan: P
+    attempts: int = 1
+    retried: list[str] = field(default_factory=list)
+
+
+def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, backoff: float = 0.25) -> Outcome[S, P]:
+    """Bring the remote object to the desired state (or predict it in check mode)."""
+    first_before: Any = _UNSET
+    retried: list[str] = []
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            before = handler.read()
+            if first_before is _UNSET:
+                first_before = before
+            todo = handler.plan(before)
+            if not todo:
+                # Nothing (left) to do: changed only if an earlier attempt changed something.
+                return Outcome(bool(retried) and before != first_before, first_before, before, todo, attempt, retried)
+            if check_mode:
+                return Outcome(True, before, handler.predict(before, todo), todo, attempt, retried)
+            after = handler.apply(before, todo)
+            return Outcome(True, first_before, after, todo, attempt, retried)
+        except TransientError as exc:
+            if attempt >= attempts:
+                if retried:
+                    raise TransientError(f"{exc} (gave up after {attempt} attempts)") from None
+                raise
+            retried.append(str(exc))
+            time.sleep(min(backoff * 2 ** (attempt - 1), 3.0))
+    raise AssertionError("unreachable")
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET = _Unset()

@@ -1,0 +1,215 @@
+"""Reading server-rendered HTML forms the way a person sees them.
+
+Controls are found by the text of their ``<label>``, never by their ``name``:
+the labels are what the screens show and what documentation refers to, so
+this is the knowledge that survives a change of markup. A form is read into
+a :class:`Form` and submitted back with every field a browser would send.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+import lxml.html
+
+from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError
+
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(text: str | None) -> str:
+    """Collapse whitespace and strip."""
+    return _SPACES.sub(" ", text or "").strip()
+
+
+def label_key(text: str) -> str:
+    """A label as compared: without the required-field star and the colon."""
+    text = clean_text(text)
+    text = re.sub(r"\s*[*:]+\s*$", "", text)
+    text = re.sub(r"\s*\*\s*", " ", text)
+    return clean_text(text).rstrip(" :")
+
+
+def parse(html: str | bytes, url: str) -> lxml.html.HtmlElement:
+    """Parse a page; links and form actions resolve against ``url``."""
+    if not html:
+        raise UnexpectedPageError(f"Empty page at {url}.")
+    doc = lxml.html.document_fromstring(html, base_url=url)
+    doc.make_links_absolute(url, resolve_base_href=True)
+    return doc
+
+
+def text_of(element: lxml.html.HtmlElement | None) -> str:
+    """The visible text of an element, whitespace collapsed."""
+    return clean_text(element.text_content()) if element is not None else ""
+
+
+@dataclass
+class Control:
+    """One control of a form, as a browser holds it."""
+
+    name: str
+    kind: str  # text, hidden, checkbox, radio, select, select-multiple, textarea
+    label: str = ""
+    value: str = ""
+    checked: bool = False
+    #: select and radio: (value, text) pairs in page order
+    options: list[tuple[str, str]] = field(default_factory=list)
+    #: select: values currently selected; radio: the checked value
+    selected: list[str] = field(default_factory=list)
+    disabled: bool = False
+
+    def option_value(self, text: str) -> str:
+        """The value of the option shown as ``text`` (compared without case)."""
+        wanted = clean_text(text).casefold()
+        for value, shown in self.options:
+            if shown.casefold() == wanted:
+                return value
+        choices = ", ".join(f"'{shown}'" for _, shown in self.options)
+        raise UnexpectedPageError(f"'{text}' is not a choice of « {self.label or self.name} » (choices: {choices}).")
+
+    def selected_text(self) -> str:
+        """The text of the (first) selected option or checked radio."""
+        for value, shown in self.options:
+            if self.selected and value == self.selected[0]:
+                return shown
+        return ""
+
+    def selected_texts(self) -> list[str]:
+        return [shown for value, shown in self.options if value in self.selected]
+
+
+@dataclass
+class Form:
+    """A form read from a page: its action and its controls."""
+
+    action: str
+    method: str
+    controls: list[Control]
+
+    def by_label(self, label: str) -> Control:
+        wanted = label_key(label).casefold()
+        for control in self.controls:
+            if control.label and label_key(control.label).casefold() == wanted:
+                return control
+        known = ", ".join(f"« {c.label} »" for c in self.controls if c.label)
+        raise UnexpectedPageError(f"The form has no field « {label} » (fields: {known}).")
+
+    def has_label(self, label: str) -> bool:
+        wanted = label_key(label).casefold()
+        return any(c.label and label_key(c.label).casefold() == wanted for c in self.controls)
+
+    def set_text(self, label: str, value: str) -> None:
+        self.by_label(label).value = value
+
+    def set_checked(self, label: str, checked: bool) -> None:
+        self.by_label(label).checked = checked
+
+    def choose(self, label: str, *texts: str) -> None:
+        """Select the option(s) shown as ``texts`` (select, or radio group)."""
+        control = self.by_label(label)
+        control.selected = [control.option_value(text) for text in texts]
+
+    def payload(self) -> list[tuple[str, str]]:
+        """What a browser sends when the form is submitted."""
+        pairs: list[tuple[str, str]] = []
+        for control in self.controls:
+            if control.disabled or not control.name:
+                continue
+            if control.kind == "checkbox":
+                if control.checked:
+                    pairs.append((control.name, control.value or "on"))
+            elif control.kind in ("select", "select-multiple", "radio"):
+                pairs.extend((control.name, value) for value in control.selected)
+            else:
+                pairs.append((control.name, control.value))
+        return pairs
+
+
+def _labels(root: lxml.html.HtmlElement) -> dict[str, str]:
+    """id -> label text, for every ``<label for=…>`` under ``root``."""
+    out: dict[str, str] = {}
+    for label in root.iter("label"):
+        target = label.get("for")
+        if target:
+            out[target] = text_of(label)
+    return out
+
+
+def read_form(doc: lxml.html.HtmlElement, css_id: str, url: str) -> Form:
+    """Read the form ``<form id=css_id>`` of a page."""
+    found = doc.xpath("//form[@id=$i]", i=css_id)
+    if not found:
+        raise UnexpectedPageError(f"The page {url} has no form '{css_id}'.")
+    return read_form_element(found[0], url)
+
+
+def read_form_element(form_el: lxml.html.HtmlElement, url: str) -> Form:
+    """Read a form element into a :class:`Form`."""
+    doc = form_el.getroottree().getroot()
+    labels = _labels(doc)
+    controls: list[Control] = []
+    radios: dict[str, Control] = {}
+    for el in form_el.iter("input", "select", "textarea"):
+        name = el.get("name") or ""
+        disabled = el.get("disabled") is not None
+        label = labels.get(el.get("id") or "", "")
+        if el.tag == "select":
+            multiple = el.get("multiple") is not None
+            options = [(o.get("value", text_of(o)), text_of(o)) for o in el.iter("option")]
+            selected = [o.get("value", text_of(o)) for o in el.iter("option") if o.get("selected") is not None]
+            if not selected and options and not multiple:
+                selected = [options[0][0]]
+            controls.append(Control(name, "select-multiple" if multiple else "select", label,
+                                    options=options, selected=selected, disabled=disabled))
+        elif el.tag == "textarea":
+            controls.append(Control(name, "textarea", label, value=el.text or "", disabled=disabled))
+        else:
+            kind = (el.get("type") or "text").lower()
+            if kind in ("submit", "button", "image", "reset", "file"):
+                continue
+            if kind == "radio":
+                group = radios.get(name)
+                if group is None:
+                    group = radios[name] = Control(name, "radio", disabled=disabled)
+                    controls.append(group)
+                group.options.append((el.get("value", "on"), label))
+                if el.get("checked") is not None:
+                    group.selected = [el.get("value", "on")]
+                continue
+            controls.append(Control(name, kind, label, value=el.get("value", ""),
+                                    checked=el.get("checked") is not None, disabled=disabled))
+    # A radio group is labelled by its fieldset's legend, or by its name.
+    for group in radios.values():
+        legend = form_el.xpath(
+            ".//fieldset[.//input[@type='radio' and @name=$n]]/legend", n=group.name)
+        group.label = text_of(legend[0]) if legend else group.name
+    action = urljoin(url, form_el.get("action") or url)
+    return Form(action=action, method=(form_el.get("method") or "get").lower(), controls=controls)
+
+
+def table_rows(doc: lxml.html.HtmlElement, css_id: str, url: str) -> tuple[list[str], list[lxml.html.HtmlElement]]:
+    """Header texts and body rows (``<tr>`` elements) of ``<table id=css_id>``."""
+    found = doc.xpath("//table[@id=$i]", i=css_id)
+    if not found:
+        raise UnexpectedPageError(f"The page {url} has no table '{css_id}'.")
+    table = found[0]
+    header = [text_of(th) for th in table.xpath("./thead/tr/th|./tr[th]/th")]
+    rows = table.xpath("./tbody/tr[td]|./tr[td]")
+    return header, rows
+
+
+def row_cells(header: list[str], row: lxml.html.HtmlElement) -> dict[str, lxml.html.HtmlElement]:
+    """A row's cells keyed by their column header."""
+    return dict(zip(header, row.xpath("./td")))
+
+
+def flash_problems(doc: lxml.html.HtmlElement) -> list[str]:
+    """The validation messages of a page (``<div class="flash erreur">``)."""
+    boxes = doc.xpath("//div[contains(concat(' ', normalize-space(@class), ' '), ' erreur ')]")
+    problems: list[str] = []
+    for box in boxes:
+        items = [text_of(li) for li in box.iter("li")]
+        problems.extend(items or [text_of(box)])
+    return [p for p in problems if p]

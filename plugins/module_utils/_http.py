@@ -1,0 +1,118 @@
+"""The shared HTTP layer: one ``requests.Session`` per remote system.
+
+- TLS is verified by default, against ``ca_path`` when given. ``verify`` is
+  passed on every request, because requests ignores ``Session.verify`` when
+  ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` is set in the environment.
+- Idempotent requests (GET, HEAD) are retried on connection errors and on
+  HTTP 500/502/503/504 with a short backoff (urllib3 ``Retry``). POSTs are
+  never retried here: the caller re-reads the remote state and decides.
+- Every call has a timeout.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from ansible_collections.ent.pronote.plugins.module_utils._errors import (
+    ConfigurationError,
+    TLSError,
+    TransientError,
+)
+
+USER_AGENT = "ent.pronote (Ansible collection)"
+RETRY_STATUSES = (500, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How to talk to one remote system."""
+
+    validate_certs: bool = True
+    ca_path: str | None = None
+    timeout: float = 30.0
+    retries: int = 3
+
+    @property
+    def verify(self) -> bool | str:
+        """The value of requests' ``verify`` for every call."""
+        if not self.validate_certs:
+            return False
+        if self.ca_path:
+            if not os.path.isfile(self.ca_path):
+                raise ConfigurationError(f"CA file not found: {self.ca_path}")
+            return self.ca_path
+        return True
+
+
+def new_session(settings: HttpSettings) -> requests.Session:
+    """A session with retries on idempotent methods and no environment magic."""
+    session = requests.Session()
+    # Proxies and CA bundles from the environment stay out: ca_path decides.
+    session.trust_env = False
+    session.headers["User-Agent"] = USER_AGENT
+    retry = Retry(
+        total=settings.retries,
+        connect=settings.retries,
+        read=settings.retries,
+        status=settings.retries,
+        backoff_factor=0.2,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        raise_on_status=False,
+        respect_retry_after_header=True,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def request(
+    session: requests.Session,
+    settings: HttpSettings,
+    method: str,
+    url: str,
+    what: str,
+    **kwargs: Any,
+) -> requests.Response:
+    """Send one request; turn transport failures into the client's errors.
+
+    ``what`` names the operation for messages ("read the services of 0671234C").
+    """
+    kwargs.setdefault("timeout", settings.timeout)
+    kwargs["verify"] = settings.verify
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.exceptions.SSLError as exc:
+        raise TLSError(
+            f"Could not {what}: the TLS certificate of {url} could not be verified "
+            f"({_reason(exc)}). Give the CA that signed it with ca_path."
+        ) from None
+    except requests.exceptions.Timeout:
+        raise TransientError(f"Could not {what}: {url} did not answer within {settings.timeout:g} s.") from None
+    except requests.exceptions.RetryError as exc:
+        raise TransientError(f"Could not {what}: {url} kept failing ({_reason(exc)}).") from None
+    except requests.exceptions.ConnectionError as exc:
+        raise TransientError(f"Could not {what}: cannot connect to {url} ({_reason(exc)}).") from None
+    except requests.exceptions.InvalidURL as exc:
+        raise ConfigurationError(f"Could not {what}: invalid URL {url} ({exc}).") from None
+    if response.status_code in RETRY_STATUSES:
+        raise TransientError(f"Could not {what}: {url} answered HTTP {response.status_code}.")
+    return response
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost, shortest explanation of a requests exception."""
+    cause: BaseException = exc
+    while True:
+        inner = getattr(cause, "reason", None) or cause.__cause__ or cause.__context__
+        if inner is None or inner is cause or not isinstance(inner, BaseException):
+            break
+        cause = inner
+    text = str(cause) or cause.__class__.__name__
+    return text if len(text) <= 300 else text[:297] + "..."

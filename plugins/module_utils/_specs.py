@@ -1,0 +1,66 @@
+"""Argument specs of the modules, shared by the action plugins and the tests.
+
+The modules' DOCUMENTATION (``plugins/modules/``) describes the same options;
+``tests/unit/test_docs.py`` checks that both agree.
+"""
+from __future__ import annotations
+
+from ansible_collections.ent.pronote.plugins.module_utils._access import PROFILES, ROLES, TARGET_LABELS
+from ansible_collections.ent.pronote.plugins.module_utils._service import DEFAULT_LABEL, SSO_PRONOTE, SSO_TYPES
+
+#: connection to an ENT project's console (action group ``ent.pronote.ent``)
+CONSOLE_CONNECTION = {
+    "console_url": {"type": "str", "required": True},
+    "admin_login": {"type": "str", "required": True},
+    "admin_password": {"type": "str", "required": True, "no_log": True},
+    "ca_path": {"type": "path"},
+    "validate_certs": {"type": "bool", "default": True},
+    "timeout": {"type": "float", "default": 30.0},
+    "retries": {"type": "int", "default": 3},
+    "session_cache": {"type": "bool", "default": True},
+}
+
+ENT_SERVICE = {
+    **CONSOLE_CONNECTION,
+    "uai": {"type": "str", "required": True},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "code": {"type": "str"},
+    "sso_type": {"type": "str", "default": SSO_PRONOTE, "choices": list(SSO_TYPES)},
+    "url": {"type": "str"},
+    "xiti_type": {"type": "str", "default": "Services de vie scolaire"},
+    "group": {"type": "str", "default": "Scolarité"},
+    "show_block": {"type": "bool", "default": True},
+    "block_version": {"type": "str"},
+    "pronote_cas_url": {"type": "str", "default": ""},
+    "in_service_bar": {"type": "bool", "default": True},
+    "label": {"type": "str", "default": DEFAULT_LABEL},
+    "anonymous": {"type": "bool", "default": False},
+    "allow_unsafe": {"type": "bool", "default": False},
+}
+
+_RULE = {
+    "profile": {"type": "str", "required": True, "choices": list(PROFILES)},
+    "target": {"type": "str", "default": "site", "choices": list(TARGET_LABELS)},
+    "establishments": {"type": "list", "elements": "str"},
+    "groups": {"type": "list", "elements": "str"},
+    "role": {"type": "str", "default": ROLES[0], "choices": list(ROLES)},
+    "subject": {"type": "str"},
+    "function": {"type": "str"},
+    "discipline": {"type": "str"},
+}
+
+ENT_SERVICE_ACCESS = {
+    **CONSOLE_CONNECTION,
+    "uai": {"type": "str", "required": True},
+    "code": {"type": "str"},
+    "label": {"type": "str", "default": DEFAULT_LABEL},
+    "profiles": {"type": "list", "elements": "str", "choices": list(PROFILES)},
+    "rules": {"type": "list", "elements": "dict", "options": _RULE},
+    "exclusive": {"type": "bool", "default": False},
+}
+ENT_SERVICE_ACCESS_REQUIRED_ONE_OF = [["profiles", "rules"]]
+
+RUN_SUMMARY = {
+    "results": {"type": "list", "elements": "str", "default": []},
+    "hosts": {"type": "list", "elements": "str"},
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/python
+"""Documentation of ent.pronote.run_summary; the code is in plugins/action/run_summary.py."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: run_summary
+short_description: The end-of-run summary of a rentrée, per ENT project, with the failures
+version_added: 0.1.0
+description:
+  - Reads, for every établissement of the inventory, the step results registered by the roles and the
+    failure recorded by the playbook's C(rescue) (variable C(ent_pronote_failure)), and prints in French
+    the counts per status and per ENT project, then each failed établissement with its step and reason.
+  - Counts and établissement names only; never the name of a person.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+options:
+  results:
+    description: Names of the variables registered by the steps (for example C(ent_pronote_service_result)).
+    type: list
+    elements: str
+    default: []
+  hosts:
+    description: The établissements to summarise. Defaults to every host of the inventory.
+    type: list
+    elements: str
+author:
+  - ENT PRONOTE ops
+"""
+
+EXAMPLES = r"""
+- name: Summary of the rentrée
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Print the summary
+      ent.pronote.run_summary:
+        results: [ent_pronote_service_result, ent_pronote_access_result]
+"""
+
+RETURN = r"""
+summary:
+  description: Counts and failures.
+  returned: always
+  type: dict
+  contains:
+    total:
+      description: Number of établissements.
+      type: int
+    counts:
+      description: Établissements per status (failed, changed, ok, not_run).
+      type: dict
+    projects:
+      description: The same counts per ENT project.
+      type: dict
+    failures:
+      description: One entry per failed établissement, with uai, name, project, step and msg.
+      type: list
+      elements: dict
+msg:
+  description: The summary as French text lines.
+  returned: always
+  type: list
+  elements: str
+"""

@@ -1,0 +1,81 @@
+"""Base class of the collection's action plugins.
+
+Every module of ``ent.pronote`` runs on the controller (DESIGN.md,
+Performance): the documentation is in ``plugins/modules/<name>.py``, the code
+in ``plugins/action/<name>.py``, which subclasses :class:`EntAction` and
+implements :meth:`EntAction.execute`. The base validates the arguments
+against the shared spec, honours check mode and ``--diff``, turns expected
+failures into a plain ``failed`` result, and scrubs secrets from the result.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.parameters import remove_values
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.ent.pronote.plugins.module_utils._errors import EntPronoteError
+from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
+from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
+
+
+class EntAction(ActionBase):
+    """Validate, run :meth:`execute`, report."""
+
+    _supports_check_mode = True
+    _supports_async = False
+
+    #: the module's argument spec and its constraints (see ``_specs.py``)
+    ARGUMENT_SPEC: dict[str, Any] = {}
+    MUTUALLY_EXCLUSIVE: list[list[str]] | None = None
+    REQUIRED_ONE_OF: list[list[str]] | None = None
+    REQUIRED_IF: list | None = None
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        validation, params = self.validate_argument_spec(
+            self.ARGUMENT_SPEC,
+            mutually_exclusive=self.MUTUALLY_EXCLUSIVE,
+            required_one_of=self.REQUIRED_ONE_OF,
+            required_if=self.REQUIRED_IF,
+        )
+        secrets = set(validation._no_log_values)
+        try:
+            result.update(self.execute(params, task_vars or {}))
+        except EntPronoteError as exc:
+            result.update(failed=True, msg=str(exc), changed=False)
+        except ValueError as exc:
+            # Options that passed type checks but make no sense together.
+            raise AnsibleActionFail(str(exc)) from None
+        return remove_values(result, secrets) if secrets else result
+
+    @property
+    def check_mode(self) -> bool:
+        return bool(self._task.check_mode)
+
+    @property
+    def want_diff(self) -> bool:
+        return bool(self._task.diff)
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @staticmethod
+    def console(params: dict[str, Any]) -> KdecoleConsole:
+        """The console client for the connection options of ``params``."""
+        http = HttpSettings(
+            validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
+            timeout=params["timeout"], retries=params["retries"],
+        )
+        return KdecoleConsole(ConsoleSettings(
+            console_url=params["console_url"], login=params["admin_login"], password=params["admin_password"],
+            http=http, session_cache=params["session_cache"],
+        ))
+
+    def diff(self, before: Any, after: Any, name: str) -> dict[str, Any]:
+        """``diff`` result key when ``--diff`` is on."""
+        if not self.want_diff:
+            return {}
+        return {"diff": {"before": before if before is not None else {}, "after": after if after is not None else {},
+                         "before_header": f"{name} (before)", "after_header": f"{name} (after)"}}
