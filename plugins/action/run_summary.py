@@ -87,4 +87,5 @@ class ActionModule(EntAction):
                 "steps": {var: step_status(hv.get(var)) for var in params["results"]},
             })
         summary = summarise(records)
-        return {"changed": False, "summary": summary, "msg": render(summary)}
+        # Shown without -v, as ansible.builtin.debug does.
+        return {"changed": False, "summary": summary, "msg": render(summary), "_ansible_verbose_always": True}

@@ -59,6 +59,12 @@ class Control:
     #: select: values currently selected; radio: the checked value
     selected: list[str] = field(default_factory=list)
     disabled: bool = False
+    #: every label of the control (a checkbox may have a field label and its own)
+    labels: list[str] = field(default_factory=list)
+
+    def matches(self, label: str) -> bool:
+        wanted = label_key(label).casefold()
+        return any(label_key(text).casefold() == wanted for text in self.labels or [self.label])
 
     def option_value(self, text: str) -> str:
         """The value of the option shown as ``text`` (compared without case)."""
@@ -89,16 +95,14 @@ class Form:
     controls: list[Control]
 
     def by_label(self, label: str) -> Control:
-        wanted = label_key(label).casefold()
         for control in self.controls:
-            if control.label and label_key(control.label).casefold() == wanted:
+            if control.label and control.matches(label):
                 return control
         known = ", ".join(f"« {c.label} »" for c in self.controls if c.label)
         raise UnexpectedPageError(f"The form has no field « {label} » (fields: {known}).")
 
     def has_label(self, label: str) -> bool:
-        wanted = label_key(label).casefold()
-        return any(c.label and label_key(c.label).casefold() == wanted for c in self.controls)
+        return any(c.label and c.matches(label) for c in self.controls)
 
     def set_text(self, label: str, value: str) -> None:
         self.by_label(label).value = value
@@ -127,13 +131,13 @@ class Form:
         return pairs
 
 
-def _labels(root: lxml.html.HtmlElement) -> dict[str, str]:
-    """id -> label text, for every ``<label for=…>`` under ``root``."""
-    out: dict[str, str] = {}
+def _labels(root: lxml.html.HtmlElement) -> dict[str, list[str]]:
+    """id -> label texts, for every ``<label for=…>`` under ``root``, in page order."""
+    out: dict[str, list[str]] = {}
     for label in root.iter("label"):
         target = label.get("for")
         if target:
-            out[target] = text_of(label)
+            out.setdefault(target, []).append(text_of(label))
     return out
 
 
@@ -154,7 +158,8 @@ def read_form_element(form_el: lxml.html.HtmlElement, url: str) -> Form:
     for el in form_el.iter("input", "select", "textarea"):
         name = el.get("name") or ""
         disabled = el.get("disabled") is not None
-        label = labels.get(el.get("id") or "", "")
+        texts = labels.get(el.get("id") or "", [])
+        label = texts[0] if texts else ""
         if el.tag == "select":
             multiple = el.get("multiple") is not None
             options = [(o.get("value", text_of(o)), text_of(o)) for o in el.iter("option")]
@@ -162,9 +167,9 @@ def read_form_element(form_el: lxml.html.HtmlElement, url: str) -> Form:
             if not selected and options and not multiple:
                 selected = [options[0][0]]
             controls.append(Control(name, "select-multiple" if multiple else "select", label,
-                                    options=options, selected=selected, disabled=disabled))
+                                    options=options, selected=selected, disabled=disabled, labels=texts))
         elif el.tag == "textarea":
-            controls.append(Control(name, "textarea", label, value=el.text or "", disabled=disabled))
+            controls.append(Control(name, "textarea", label, value=el.text or "", disabled=disabled, labels=texts))
         else:
             kind = (el.get("type") or "text").lower()
             if kind in ("submit", "button", "image", "reset", "file"):
@@ -179,7 +184,7 @@ def read_form_element(form_el: lxml.html.HtmlElement, url: str) -> Form:
                     group.selected = [el.get("value", "on")]
                 continue
             controls.append(Control(name, kind, label, value=el.get("value", ""),
-                                    checked=el.get("checked") is not None, disabled=disabled))
+                                    checked=el.get("checked") is not None, disabled=disabled, labels=texts))
     # A radio group is labelled by its fieldset's legend, or by its name.
     for group in radios.values():
         legend = form_el.xpath(

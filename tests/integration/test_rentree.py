@@ -1,0 +1,65 @@
+"""playbooks/rentree.yml on a freshly seeded region."""
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from _harness import ROOT, Sandbox, run_playbook, sandbox_cli, start_sandbox
+
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    state_dir = tmp_path_factory.mktemp("region")
+    box = start_sandbox(state_dir, seed=7, etabs=6)
+    try:
+        yield box
+    finally:
+        sandbox_cli(state_dir, "stop", check=False)
+
+
+def recap(stdout: str) -> dict[str, dict[str, int]]:
+    return {m[1]: {"ok": int(m[2]), "changed": int(m[3]), "failed": int(m[5])} for m in RECAP.finditer(stdout)}
+
+
+def test_rentree_converges_then_changes_nothing(region: Sandbox, tmp_path: Path) -> None:
+    check = run_playbook(region, tmp_path, ROOT / "playbooks" / "rentree.yml", check=True)
+    assert check.rc == 0, check.stdout[-4000:]
+    before = region.snapshot()
+
+    first = run_playbook(region, tmp_path, ROOT / "playbooks" / "rentree.yml")
+    assert first.rc == 0, first.stdout[-4000:]
+    stats = recap(first.stdout)
+    assert set(region.hosts()) <= set(stats)
+    assert sum(s["changed"] for s in stats.values()) > 0
+    assert region.snapshot() != before
+    assert "Rentrée PRONOTE : 6 établissement(s)" in first.stdout
+
+    second = run_playbook(region, tmp_path, "ent.pronote.rentree")
+    assert second.rc == 0, second.stdout[-4000:]
+    assert all(s["changed"] == 0 for s in recap(second.stdout).values()), second.stdout[-4000:]
+    assert "6 inchangés" in second.stdout
+
+
+def test_one_failing_etablissement_does_not_stop_the_others(region: Sandbox, tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory"
+    shutil.copytree(region.inventory, inventory)
+    broken = sorted(region.hosts())[0]
+    (inventory / "host_vars").mkdir(exist_ok=True)
+    (inventory / "host_vars" / f"{broken}.yml").write_text(yaml.safe_dump(
+        {"ent_service_block_version": "PRONOTE 1999"}))
+    box = Sandbox(region.state_dir, region.url, region.ca, region.port, inventory)
+    run = run_playbook(box, tmp_path, ROOT / "playbooks" / "rentree.yml")
+    assert run.rc != 0
+    stats = recap(run.stdout)
+    assert stats[broken]["failed"] == 1
+    assert all(s["failed"] == 0 for host, s in stats.items() if host not in (broken, "localhost"))
+    summary_line = next(line for line in run.stdout.splitlines() if f"ÉCHEC {broken}" in line)
+    assert "PRONOTE 1999" in summary_line and "Version" in summary_line
+    assert "1 en échec" in run.stdout
