@@ -60,6 +60,9 @@ class Rule:
 def rule_from_option(item: dict[str, Any]) -> Rule:
     """A rule from one entry of the ``rules`` option (already type-checked)."""
     target = item.get("target") or "site"
+    for key in ("establishments", "groups"):
+        if item.get(key) and target != key:
+            raise ValueError(f"rule for profile '{item['profile']}': '{key}' only goes with target '{key}'")
     if target == "establishments":
         values = item.get("establishments") or []
         if not values:
@@ -70,9 +73,6 @@ def rule_from_option(item: dict[str, Any]) -> Rule:
         if not values:
             raise ValueError(f"rule for profile '{item['profile']}': target 'groups' needs 'groups'")
     else:
-        for key in ("establishments", "groups"):
-            if item.get(key):
-                raise ValueError(f"rule for profile '{item['profile']}': '{key}' only goes with target '{key}'")
         values = []
     return Rule(
         profile=item["profile"], target=target, values=tuple(sorted(set(values))),

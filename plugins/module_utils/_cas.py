@@ -12,7 +12,7 @@ import lxml.html
 import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import AuthenticationError, UnexpectedPageError
-from ansible_collections.ent.pronote.plugins.module_utils._html import parse, read_form_element, text_of
+from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, read_form_element, text_of
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, request
 
 #: CAS protocol parameter names of the credentials
@@ -30,7 +30,7 @@ def is_login_page(response: requests.Response) -> bool:
     """Whether ``response`` is a CAS login form (the session needs a sign-in)."""
     if "html" not in response.headers.get("Content-Type", "") or not response.content:
         return False
-    return login_form(parse(response.content, response.url)) is not None
+    return login_form(parse_response(response)) is not None
 
 
 def sign_in(
@@ -45,7 +45,7 @@ def sign_in(
     Returns the page the CAS sends the browser back to. Raises
     :class:`AuthenticationError` when the CAS shows its form again.
     """
-    doc = parse(response.content, response.url)
+    doc = parse_response(response)
     form_el = login_form(doc)
     if form_el is None:
         raise UnexpectedPageError(f"Expected the CAS login form at {response.url}.")
@@ -57,7 +57,7 @@ def sign_in(
             control.value = password
     answer = request(session, settings, "POST", form.action, "sign in at the CAS", data=form.payload())
     if is_login_page(answer):
-        message = _cas_error(parse(answer.content, answer.url))
+        message = _cas_error(parse_response(answer))
         raise AuthenticationError(
             f"The CAS at {form.action.split('?')[0]} refused the sign-in of '{username}'"
             + (f": « {message} »" if message else ".")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import lxml.html
+import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError
 
@@ -31,13 +32,24 @@ def label_key(text: str) -> str:
     return clean_text(text).rstrip(" :")
 
 
-def parse(html: str | bytes, url: str) -> lxml.html.HtmlElement:
-    """Parse a page; links and form actions resolve against ``url``."""
+def parse(html: str | bytes, url: str, encoding: str | None = None) -> lxml.html.HtmlElement:
+    """Parse a page; links and form actions resolve against ``url``.
+
+    ``encoding`` is the charset the HTTP headers state, when they state one;
+    otherwise the page's own ``<meta charset>`` decides.
+    """
     if not html:
         raise UnexpectedPageError(f"Empty page at {url}.")
-    doc = lxml.html.document_fromstring(html, base_url=url)
+    parser = lxml.html.HTMLParser(encoding=encoding) if encoding and isinstance(html, bytes) else None
+    doc = lxml.html.document_fromstring(html, parser=parser, base_url=url)
     doc.make_links_absolute(url, resolve_base_href=True)
     return doc
+
+
+def parse_response(response: requests.Response) -> lxml.html.HtmlElement:
+    """Parse the page of an HTTP answer, with the charset its headers state."""
+    _type, params = requests.utils._parse_content_type_header(response.headers.get("Content-Type", ""))
+    return parse(response.content, response.url, params.get("charset"))
 
 
 def text_of(element: lxml.html.HtmlElement | None) -> str:

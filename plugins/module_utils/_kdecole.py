@@ -10,8 +10,9 @@ every answer into a value or an error that says what to do.
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import lxml.html
 import requests
@@ -29,7 +30,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
 from ansible_collections.ent.pronote.plugins.module_utils._html import (
     Form,
     flash_problems,
-    parse,
+    parse_response,
     read_form,
     read_form_element,
     row_cells,
@@ -153,7 +154,7 @@ class KdecoleConsole:
         if is_login_page(response):
             response = self._sign_in(url, response, what)
         self._check_status(response, what)
-        return parse(response.content, response.url)
+        return parse_response(response)
 
     def _sign_in(self, url: str, login_page: requests.Response, what: str) -> requests.Response:
         if self.cache is None:
@@ -178,14 +179,14 @@ class KdecoleConsole:
                            data=form.payload(), allow_redirects=False)
         if response.status_code in (301, 302, 303):
             location = urljoin(form.action, response.headers.get("Location", ""))
-            if not location.startswith(self.base):
+            if not location.startswith(self.base) or is_cas_login_url(location):
                 # Sent to the CAS: the session ended before the form was posted.
                 raise SessionExpiredError(f"Could not {what}: the console session expired.")
             return location
-        if response.status_code == 403 and CSRF_REFUSED in response.text:
+        if response.status_code == 403 and CSRF_REFUSED.encode() in response.content:
             raise SessionExpiredError(f"Could not {what}: the console refused the form's security token.")
         self._check_status(response, what)
-        problems = flash_problems(parse(response.content, response.url))
+        problems = flash_problems(parse_response(response))
         if problems:
             raise ValidationError(f"Could not {what}: the console refused the form: " + " ".join(problems), problems)
         raise UnexpectedPageError(f"Could not {what}: the console answered HTTP {response.status_code} "
@@ -267,7 +268,8 @@ class KdecoleConsole:
         return AccessPage(uai, code, rules, add_form, delete_forms, etab_uais)
 
     def add_rule(self, page: AccessPage, rule: Rule) -> None:
-        form = page.add_form
+        # A fresh copy per rule: choices made for one rule must not leak into the next.
+        form = copy.deepcopy(page.add_form)
         form.choose(ADD_ROLE, rule.role)
         form.choose(ADD_TARGET, TARGET_LABELS[rule.target])
         if rule.target == "establishments":
@@ -296,6 +298,12 @@ class KdecoleConsole:
 
 
 # --- page readers (pure: page in, values out) --------------------------------
+def is_cas_login_url(url: str) -> bool:
+    """Whether ``url`` is a CAS login address (``…/login?service=…``)."""
+    parts = urlsplit(url)
+    return parts.path.rstrip("/").endswith("/login") and "service" in parse_qs(parts.query)
+
+
 def read_service_fields(form: Form) -> dict[str, object]:
     """The values of the service form, keyed by option name."""
     values: dict[str, object] = {}
@@ -383,7 +391,7 @@ def _page_message(response: requests.Response) -> str:
     """The main message of an error page, short."""
     if "html" not in response.headers.get("Content-Type", "") or not response.content:
         return ""
-    doc = parse(response.content, response.url)
+    doc = parse_response(response)
     for xpath in ("//*[contains(@class, 'erreur')]", "//main//p", "//h1", "//title"):
         found = doc.xpath(xpath)
         if found and text_of(found[0]):

@@ -24,7 +24,7 @@ PYTHON = sys.executable
 ANSIBLE_PLAYBOOK = str(Path(PYTHON).with_name("ansible-playbook"))
 ADMIN_PASSWORD = "Demo-2026!"
 #: tables whose rows change on every request, not with the region's state
-VOLATILE_TABLES = ("session", "ticket", "tgc", "stat", "fault", "csrf", "login")
+VOLATILE_TABLES = ("session", "ticket", "tgt", "stat", "fault", "csrf", "login_flow")
 
 
 def sandbox_cli(state_dir: Path, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -65,6 +65,13 @@ class Sandbox:
                     continue
                 out[table] = sorted(db.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
             return out
+        finally:
+            db.close()
+
+    def has_login(self, login: str) -> bool:
+        db = sqlite3.connect(f"file:{self.state_dir / 'sandbox.db'}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT 1 FROM users WHERE login = ?", (login,)).fetchone() is not None
         finally:
             db.close()
 

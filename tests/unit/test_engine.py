@@ -1,0 +1,162 @@
+"""_engine.ensure: read, plan, apply, retry on transient failures."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ent.pronote.plugins.module_utils import _engine
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+from ansible_collections.ent.pronote.plugins.module_utils._errors import (
+    AccessDeniedError,
+    SessionExpiredError,
+    TransientError,
+    ValidationError,
+)
+
+
+class Handler:
+    """A remote counter brought to ``target``; failures are scripted per call."""
+
+    def __init__(self, state, target, read_failures=(), apply_failures=(), apply_effect_before_failure=False):
+        self.state = state
+        self.target = target
+        self.read_failures = list(read_failures)
+        self.apply_failures = list(apply_failures)
+        self.apply_effect_before_failure = apply_effect_before_failure
+        self.calls = []
+
+    def read(self):
+        self.calls.append("read")
+        if self.read_failures:
+            error = self.read_failures.pop(0)
+            if error:
+                raise error
+        return self.state
+
+    def plan(self, before):
+        self.calls.append("plan")
+        return self.target - before
+
+    def predict(self, before, plan):
+        self.calls.append("predict")
+        return before + plan
+
+    def apply(self, before, plan):
+        self.calls.append("apply")
+        if self.apply_failures:
+            error = self.apply_failures.pop(0)
+            if error:
+                if self.apply_effect_before_failure:
+                    self.state = before + plan
+                raise error
+        self.state = before + plan
+        return self.state
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    slept = []
+    monkeypatch.setattr(_engine.time, "sleep", slept.append)
+    return slept
+
+
+def test_nothing_to_do_is_not_changed_and_applies_nothing():
+    handler = Handler(5, 5)
+    outcome = ensure(handler, check_mode=False)
+    assert (outcome.changed, outcome.before, outcome.after, outcome.plan, outcome.attempts, outcome.retried) == (
+        False, 5, 5, 0, 1, [])
+    assert "apply" not in handler.calls and "predict" not in handler.calls
+
+
+def test_change_is_applied():
+    handler = Handler(2, 5)
+    outcome = ensure(handler, check_mode=False)
+    assert (outcome.changed, outcome.before, outcome.after, outcome.plan, outcome.attempts) == (True, 2, 5, 3, 1)
+    assert handler.calls == ["read", "plan", "apply"]
+    assert handler.state == 5
+
+
+def test_check_mode_predicts_and_applies_nothing():
+    handler = Handler(2, 5)
+    outcome = ensure(handler, check_mode=True)
+    assert (outcome.changed, outcome.before, outcome.after, outcome.plan) == (True, 2, 5, 3)
+    assert "apply" not in handler.calls
+    assert handler.state == 2
+
+
+def test_check_mode_with_nothing_to_do():
+    handler = Handler(5, 5)
+    outcome = ensure(handler, check_mode=True)
+    assert not outcome.changed and "predict" not in handler.calls
+
+
+def test_transient_error_during_apply_then_success(no_sleep):
+    handler = Handler(2, 5, apply_failures=[SessionExpiredError("session expired")])
+    outcome = ensure(handler, check_mode=False, attempts=3, backoff=0.5)
+    assert outcome.changed
+    assert outcome.before == 2 and outcome.after == 5
+    assert outcome.attempts == 2
+    assert outcome.retried == ["session expired"]
+    assert handler.calls == ["read", "plan", "apply", "read", "plan", "apply"]
+    assert no_sleep == [0.5]
+
+
+def test_retry_after_a_partial_apply_reports_the_first_before():
+    # The first attempt changed the remote object and then failed; the second finds nothing left to do.
+    handler = Handler(2, 5, apply_failures=[TransientError("HTTP 502")], apply_effect_before_failure=True)
+    outcome = ensure(handler, check_mode=False)
+    assert outcome.changed
+    assert (outcome.before, outcome.after, outcome.attempts) == (2, 5, 2)
+    assert handler.calls.count("apply") == 1
+
+
+def test_retry_that_finds_nothing_changed_is_not_changed():
+    handler = Handler(5, 5, read_failures=[TransientError("timeout")])
+    outcome = ensure(handler, check_mode=False)
+    assert not outcome.changed and outcome.retried == ["timeout"] and outcome.attempts == 2
+
+
+def test_transient_error_while_reading_is_retried():
+    handler = Handler(2, 5, read_failures=[TransientError("HTTP 503"), TransientError("HTTP 503")])
+    outcome = ensure(handler, check_mode=False, attempts=3)
+    assert outcome.changed and outcome.attempts == 3 and outcome.retried == ["HTTP 503", "HTTP 503"]
+    assert outcome.before == 2
+
+
+def test_gives_up_after_n_attempts_with_a_clear_message(no_sleep):
+    handler = Handler(2, 5, apply_failures=[TransientError("HTTP 500")] * 10)
+    with pytest.raises(TransientError) as err:
+        ensure(handler, check_mode=False, attempts=3, backoff=0.25)
+    assert str(err.value) == "HTTP 500 (gave up after 3 attempts)"
+    assert handler.calls.count("apply") == 3
+    assert no_sleep == [0.25, 0.5]
+
+
+def test_backoff_is_capped(no_sleep):
+    handler = Handler(2, 5, read_failures=[TransientError("x")] * 10)
+    with pytest.raises(TransientError):
+        ensure(handler, check_mode=False, attempts=6, backoff=1.0)
+    assert no_sleep == [1.0, 2.0, 3.0, 3.0, 3.0]
+
+
+def test_single_attempt_raises_the_original_error():
+    error = TransientError("HTTP 504")
+    handler = Handler(2, 5, apply_failures=[error])
+    with pytest.raises(TransientError) as err:
+        ensure(handler, check_mode=False, attempts=1)
+    assert err.value is error
+
+
+@pytest.mark.parametrize("error", [ValidationError("refused", ["x"]), AccessDeniedError("no"), KeyError("k"),
+                                   ValueError("bad")])
+def test_non_transient_errors_propagate_immediately(error, no_sleep):
+    handler = Handler(2, 5, apply_failures=[error])
+    with pytest.raises(type(error)) as err:
+        ensure(handler, check_mode=False, attempts=4)
+    assert err.value is error
+    assert handler.calls == ["read", "plan", "apply"]
+    assert no_sleep == []
+
+
+def test_attempts_below_one_still_tries_once():
+    handler = Handler(2, 5)
+    assert ensure(handler, check_mode=False, attempts=0).changed

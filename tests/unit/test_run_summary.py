@@ -1,0 +1,159 @@
+"""run_summary: step and host statuses, the summary and its French text."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ansible_collections.ent.pronote.plugins.action import run_summary as rs
+
+
+# --- step_status ----------------------------------------------------------------
+@pytest.mark.parametrize("result, status", [
+    (None, "not_run"),
+    ("", "not_run"),
+    ([], "not_run"),
+    ({"failed": True, "changed": True}, "failed"),
+    ({"failed": True, "skipped": True}, "failed"),
+    ({"skipped": True}, "skipped"),
+    ({"skipped": True, "changed": True}, "skipped"),
+    ({"changed": True}, "changed"),
+    ({"changed": False}, "ok"),
+    ({}, "ok"),
+    ({"failed": False, "changed": False, "msg": "x"}, "ok"),
+])
+def test_step_status(result, status):
+    assert rs.step_status(result) == status
+
+
+# --- host_status ----------------------------------------------------------------
+@pytest.mark.parametrize("failure, steps, status", [
+    ({"step": "service", "msg": "boom"}, {"a": "ok"}, "failed"),
+    ({"step": "service", "msg": "boom"}, {}, "failed"),
+    (None, {"a": "changed", "b": "failed"}, "failed"),
+    (None, {"a": "ok", "b": "changed"}, "changed"),
+    (None, {"a": "changed", "b": "not_run"}, "changed"),
+    (None, {"a": "ok", "b": "skipped"}, "ok"),
+    (None, {"a": "skipped"}, "ok"),
+    (None, {"a": "ok", "b": "not_run"}, "ok"),
+    (None, {"a": "not_run", "b": "not_run"}, "not_run"),
+    (None, {}, "not_run"),
+    ({}, {"a": "ok"}, "ok"),
+])
+def test_host_status(failure, steps, status):
+    assert rs.host_status(failure, steps) == status
+
+
+# --- summarise ------------------------------------------------------------------
+HOSTS = [
+    {"uai": "0671234C", "project": "mbn", "name": "Collège Jean Moulin", "failure": None,
+     "steps": {"service": "changed", "access": "ok"}},
+    {"uai": "0670001M", "project": "mbn", "name": "Lycée Kléber",
+     "failure": {"step": "ent_service", "msg": "HTTP 500 (gave up after 4 attempts)"},
+     "steps": {"service": "failed", "access": "not_run"}},
+    {"uai": "0311234Y", "project": "occitanie", "name": "", "failure": None,
+     "steps": {"service": "ok", "access": "ok"}},
+    {"uai": "0341111Y", "project": "occitanie", "name": "Lycée Joffre", "failure": None,
+     "steps": {"service": "failed", "access": "not_run"}},
+    {"uai": "0672345K", "project": "mbn", "name": "Collège Pasteur", "failure": None,
+     "steps": {"service": "not_run", "access": "not_run"}},
+]
+
+
+def test_summarise():
+    summary = rs.summarise(HOSTS)
+    assert summary["total"] == 5
+    assert summary["counts"] == {"failed": 2, "changed": 1, "ok": 1, "not_run": 1}
+    assert summary["projects"] == {
+        "mbn": {"failed": 1, "changed": 1, "ok": 0, "not_run": 1},
+        "occitanie": {"failed": 1, "changed": 0, "ok": 1, "not_run": 0},
+    }
+    assert list(summary["projects"]) == ["mbn", "occitanie"]
+    assert summary["failures"] == [
+        {"uai": "0670001M", "name": "Lycée Kléber", "project": "mbn", "step": "ent_service",
+         "msg": "HTTP 500 (gave up after 4 attempts)"},
+        {"uai": "0341111Y", "name": "Lycée Joffre", "project": "occitanie", "step": "?", "msg": ""},
+    ]
+
+
+def test_summarise_nothing():
+    assert rs.summarise([]) == {"total": 0, "counts": {"failed": 0, "changed": 0, "ok": 0, "not_run": 0},
+                                "projects": {}, "failures": []}
+
+
+statuses = st.sampled_from(["failed", "changed", "ok", "skipped", "not_run"])
+host_records = st.lists(st.fixed_dictionaries({
+    "uai": st.sampled_from(["0671234C", "0670001M", "0311234Y"]),
+    "project": st.sampled_from(["mbn", "occitanie", "?"]),
+    "name": st.sampled_from(["", "Collège"]),
+    "failure": st.one_of(st.none(), st.fixed_dictionaries({"step": st.text(max_size=5), "msg": st.text(max_size=5)})),
+    "steps": st.dictionaries(st.sampled_from(["s1", "s2", "s3"]), statuses, max_size=3),
+}), max_size=12)
+
+
+@given(host_records)
+def test_counts_add_up_to_the_total(hosts):
+    summary = rs.summarise(hosts)
+    assert summary["total"] == len(hosts)
+    assert sum(summary["counts"].values()) == len(hosts)
+    assert sum(sum(c.values()) for c in summary["projects"].values()) == len(hosts)
+    for status in rs.STATUS_LABELS:
+        assert sum(c[status] for c in summary["projects"].values()) == summary["counts"][status]
+    assert len(summary["failures"]) == summary["counts"]["failed"]
+    assert set(summary["projects"]) == {h["project"] for h in hosts}
+
+
+# --- render -----------------------------------------------------------------------
+def test_render():
+    lines = rs.render(rs.summarise(HOSTS))
+    assert lines == [
+        "Rentrée PRONOTE : 5 établissement(s) — 2 en échec, 1 modifiés, 1 inchangés, 1 non traités",
+        "  mbn : 3 établissement(s) — 1 en échec, 1 modifiés, 1 non traités",
+        "  occitanie : 2 établissement(s) — 1 en échec, 1 inchangés",
+        "  ÉCHEC 0670001M (Lycée Kléber) — étape « ent_service » : HTTP 500 (gave up after 4 attempts)",
+        "  ÉCHEC 0341111Y (Lycée Joffre) — étape « ? » : ",
+    ]
+
+
+def test_render_nothing():
+    assert rs.render(rs.summarise([])) == ["Rentrée PRONOTE : 0 établissement(s) — aucun"]
+
+
+def test_render_failed_without_name():
+    lines = rs.render(rs.summarise([{"uai": "0311234Y", "project": "occitanie", "name": "",
+                                     "failure": {"step": "acces", "msg": "refusé"}, "steps": {}}]))
+    assert lines[-1] == "  ÉCHEC 0311234Y — étape « acces » : refusé"
+
+
+@given(host_records)
+def test_render_names_each_failed_uai(hosts):
+    summary = rs.summarise(hosts)
+    text = "\n".join(rs.render(summary))
+    failed = [line for line in rs.render(summary) if line.startswith("  ÉCHEC ")]
+    assert len(failed) == summary["counts"]["failed"]
+    for failure in summary["failures"]:
+        assert f"ÉCHEC {failure['uai']}" in text
+    assert text.startswith(f"Rentrée PRONOTE : {len(hosts)} établissement(s)")
+
+
+# --- the action's records from hostvars -------------------------------------------------
+def test_execute_reads_hostvars():
+    action = object.__new__(rs.ActionModule)
+    task_vars = {
+        "groups": {"all": ["0671234C", "0670001M", "0672345K"]},
+        "hostvars": {
+            "0671234C": {"ent_project": "mbn", "etab_name": "Collège Jean Moulin",
+                         "svc": {"changed": True}, "acc": {"changed": False}},
+            "0670001M": {"ent_project": "mbn", "svc": {"failed": True, "msg": "x"},
+                         "ent_pronote_failure": {"step": "svc", "msg": "refusé"}},
+            "0672345K": {},
+        },
+    }
+    result = action.execute({"results": ["svc", "acc"], "hosts": None}, task_vars)
+    assert result["changed"] is False
+    assert result["summary"]["counts"] == {"failed": 1, "changed": 1, "ok": 0, "not_run": 1}
+    assert result["summary"]["projects"] == {"?": {"failed": 0, "changed": 0, "ok": 0, "not_run": 1},
+                                             "mbn": {"failed": 1, "changed": 1, "ok": 0, "not_run": 0}}
+    assert result["msg"][-1] == "  ÉCHEC 0670001M — étape « svc » : refusé"
+    only = action.execute({"results": ["svc"], "hosts": ["0671234C"]}, task_vars)
+    assert only["summary"]["total"] == 1 and only["summary"]["counts"]["changed"] == 1
