@@ -18,7 +18,7 @@ import lxml.html
 import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._access import TARGET_LABELS, Rule
-from ansible_collections.ent.pronote.plugins.module_utils._cas import is_login_page, sign_in
+from ansible_collections.ent.pronote.plugins.module_utils._cas import is_login_page, login_form, sign_in
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -151,10 +151,14 @@ class KdecoleConsole:
     def get(self, url: str, what: str) -> lxml.html.HtmlElement:
         """GET a console page, signing in through the CAS when asked to."""
         response = request(self.session, self.http, "GET", url, what)
-        if is_login_page(response):
+        doc = parse_response(response) if response.content else None
+        if doc is not None and login_form(doc) is not None:
             response = self._sign_in(url, response, what)
-        self._check_status(response, what)
-        return parse_response(response)
+            doc = parse_response(response) if response.content else None
+        self._check_status(response, what, doc)
+        if doc is None:
+            raise UnexpectedPageError(f"Could not {what}: the console sent an empty page.")
+        return doc
 
     def _sign_in(self, url: str, login_page: requests.Response, what: str) -> requests.Response:
         if self.cache is None:
@@ -192,12 +196,15 @@ class KdecoleConsole:
         raise UnexpectedPageError(f"Could not {what}: the console answered HTTP {response.status_code} "
                                   "without saying whether it was saved.")
 
-    def _check_status(self, response: requests.Response, what: str) -> None:
+    def _check_status(self, response: requests.Response, what: str,
+                      doc: lxml.html.HtmlElement | None = None) -> None:
+        if doc is None and response.content and "html" in response.headers.get("Content-Type", ""):
+            doc = parse_response(response)
         if response.status_code < 400:
-            if is_login_page(response):
+            if doc is not None and login_form(doc) is not None:
                 raise AccessDeniedError(f"Could not {what}: the CAS asked again for a sign-in.")
             return
-        text = _page_message(response)
+        text = _page_message(doc)
         if response.status_code == 403:
             raise AccessDeniedError(f"Could not {what}: the console refused access to '{self.settings.login}'"
                                     + (f": « {text} »" if text else "."))
@@ -387,11 +394,10 @@ def _rule_from_row(header: list[str], row: lxml.html.HtmlElement, etab_uais: dic
         raise UnexpectedPageError(f"The access rules table of {uai} has no column {exc}.") from None
 
 
-def _page_message(response: requests.Response) -> str:
+def _page_message(doc: lxml.html.HtmlElement | None) -> str:
     """The main message of an error page, short."""
-    if "html" not in response.headers.get("Content-Type", "") or not response.content:
+    if doc is None:
         return ""
-    doc = parse_response(response)
     for xpath in ("//*[contains(@class, 'erreur')]", "//main//p", "//h1", "//title"):
         found = doc.xpath(xpath)
         if found and text_of(found[0]):

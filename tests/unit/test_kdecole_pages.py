@@ -255,18 +255,21 @@ def test_etab_option_value():
 
 
 def test_page_message_prefers_the_error_text():
-    from .fakes import Reply, build_response
     import requests
+
+    from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response
+
+    from .fakes import Reply, build_response
 
     request = requests.Request("GET", BASE).prepare()
     for name, text in (("error_403.html", "Vous n'avez pas les droits d'administration sur ce site."),
                        ("error_404.html", "Établissement inconnu : 0672345K"),
                        ("csrf_403.html", "Jeton de sécurité invalide ou expiré. Rechargez la page.")):
         response = build_response(None, request, Reply(403, fixture_text(name)))
-        assert kd._page_message(response) == text
-    assert kd._page_message(build_response(None, request, Reply(500, "boom", {"Content-Type": "text/plain"}))) == ""
+        assert kd._page_message(parse_response(response)) == text
+    assert kd._page_message(None) == ""
     long_page = "<html><body><main><p>" + "x" * 400 + "</p></main></body></html>"
-    message = kd._page_message(build_response(None, request, Reply(500, long_page)))
+    message = kd._page_message(parse_response(build_response(None, request, Reply(500, long_page))))
     assert len(message) == 300 and message.endswith("...")
 
 
