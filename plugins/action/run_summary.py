@@ -88,4 +88,5 @@ class ActionModule(EntAction):
             })
         summary = summarise(records)
         # Shown without -v, as ansible.builtin.debug does.
-        return {"changed": False, "summary": summary, "msg": render(summary), "_ansible_verbose_always": True}
+        return {"changed": False, "failed": bool(summary["failures"]), "summary": summary, "msg": render(summary),
+                "_ansible_verbose_always": True}

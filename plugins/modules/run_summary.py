@@ -11,6 +11,7 @@ description:
     failure recorded by the playbook's C(rescue) (variable C(ent_pronote_failure)), and prints in French
     the counts per status and per ENT project, then each failed établissement with its step and reason.
   - Counts and établissement names only; never the name of a person.
+  - Fails when an établissement failed, so that the run's exit status says so.
 attributes:
   check_mode:
     support: full

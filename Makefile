@@ -1,0 +1,126 @@
+# ent.pronote: day-to-day commands. GNU make; needs only Python 3.11+ and make.
+#
+#   make demo      run the rentrée against the sandbox (seeded on first use)
+#   make test      unit + sandbox + integration tests, ansible-lint, molecule
+#
+# `make help` lists every target.
+
+PYTHON ?= python3
+SANDBOX_PORT ?= 8443
+SANDBOX_DIR ?= var/sandbox
+SANDBOX_SEED ?= 42
+SANDBOX_ETABS ?= 6
+# the seeded sandbox's établissements; its address and CA come from
+# ENT_SANDBOX_URL and ENT_SANDBOX_DIR, set by `make demo`
+DEMO_INVENTORY ?= inventories/demo
+# pytest: workers (0 = no xdist) and per-test time limit, in seconds
+PYTEST_WORKERS ?= 2
+PYTEST_TIMEOUT ?= 300
+
+VENV := .venv
+VENV_BIN := $(CURDIR)/$(VENV)/bin
+VENV_STAMP := $(VENV)/.installed
+# the seed's report (établissements, admin and demo logins), also its stamp
+SEED_STAMP := $(SANDBOX_DIR)/seed.txt
+
+# Tools installed in the virtualenv come first, for make's own commands and
+# for what they start (molecule and ansible-lint call ansible-playbook).
+export PATH := $(VENV_BIN):$(PATH)
+VENV_PY := $(VENV_BIN)/python
+
+SANDBOX := $(VENV_PY) -m sandbox
+SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo demo-reset sandbox test pytest lint molecule bench build clean distclean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# --- virtualenv --------------------------------------------------------------
+
+venv: $(VENV_STAMP) ## create .venv and install the pinned dependencies
+
+$(VENV_STAMP): requirements.txt requirements-test.txt constraints.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: '$(PYTHON)' not found. Install Python 3.11 or newer, or run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); 3.11 or newer is needed. Run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "error: '$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt install python3-venv)" >&2; exit 1; }
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-test.txt -c constraints.txt
+	@touch $@
+
+# --- sandbox and demo --------------------------------------------------------
+
+# Seeded once; `make demo-reset` starts over. A second `make demo` must then
+# report nothing changed: the modules are idempotent, the seed is not redone.
+$(SEED_STAMP): | $(VENV_STAMP)
+	@mkdir -p -m 700 $(SANDBOX_DIR)
+	$(SANDBOX) seed --state-dir $(SANDBOX_DIR) --seed $(SANDBOX_SEED) --etabs $(SANDBOX_ETABS) > $@.tmp || { \
+	  cat $@.tmp; rm -f $@.tmp; echo "(make demo-reset wipes $(SANDBOX_DIR) to start over)" >&2; exit 1; }
+	@mv $@.tmp $@
+
+# Seeded before it starts (the seed writes the database directly), so the
+# server sees a complete region from its first request. A sandbox already
+# running (`make sandbox` in another terminal) is used and left running;
+# otherwise the sandbox is started here and stopped on any exit.
+demo: $(VENV_STAMP) $(SEED_STAMP) ## run the rentrée playbook against the sandbox (started and stopped here)
+	@if $(SANDBOX) status --state-dir $(SANDBOX_DIR) >/dev/null 2>&1; then \
+	  echo "Using the sandbox already running: $$($(SANDBOX) status --state-dir $(SANDBOX_DIR))"; stop=""; \
+	else \
+	  $(SANDBOX) start --detach --state-dir $(SANDBOX_DIR) --port $(SANDBOX_PORT) || exit $$?; \
+	  trap '$(SANDBOX_STOP)' EXIT; trap 'exit 130' INT TERM; stop="The sandbox is stopped."; \
+	fi; \
+	rc=0; ENT_SANDBOX_URL=https://127.0.0.1:$(SANDBOX_PORT)/ ENT_SANDBOX_DIR=$(abspath $(SANDBOX_DIR)) \
+	  ansible-playbook playbooks/rentree.yml -i $(DEMO_INVENTORY) || rc=$$?; \
+	echo; \
+	if [ $$rc -eq 0 ]; then \
+	  echo "Demo done: the PRONOTE service is declared for every établissement. 'make demo' again changes nothing."; \
+	else echo "Demo: ansible-playbook exited with status $$rc; the failed établissements are listed above."; fi; \
+	echo "Click through the console: 'make sandbox'.  Start over: 'make demo-reset'.  $$stop"; \
+	exit $$rc
+
+demo-reset: ## wipe the sandbox's state (it is seeded again on next use)
+	@test ! -d $(SANDBOX_DIR) || $(SANDBOX_STOP)
+	rm -rf $(SANDBOX_DIR)
+
+sandbox: $(VENV_STAMP) $(SEED_STAMP) ## run the sandbox in the foreground (Ctrl-C stops it)
+	@sed -n '/^Administrateurs/,$$p' $(SEED_STAMP)
+	@echo "Open https://127.0.0.1:$(SANDBOX_PORT)/ : the ENT projects, their consoles and établissements."
+	@echo "CA to trust in the browser: $(SANDBOX_DIR)/ca.pem.  Ctrl-C stops the sandbox."
+	@$(SANDBOX) start --state-dir $(SANDBOX_DIR) --port $(SANDBOX_PORT)
+
+# --- tests -------------------------------------------------------------------
+
+test: $(VENV_STAMP) ## everything CI runs: pytest, then ansible-lint, then molecule
+	@$(MAKE) --no-print-directory pytest
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory molecule
+
+pytest: $(VENV_STAMP) ## unit, sandbox and integration tests
+	$(VENV_PY) -m pytest -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) \
+	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) \
+	  tests/unit tests/sandbox tests/integration
+
+lint: $(VENV_STAMP) ## ansible-lint, production profile (see .ansible-lint)
+	ansible-lint
+
+molecule: $(VENV_STAMP) ## molecule scenario extensions/molecule/default against a throwaway sandbox
+	molecule test -s default
+
+bench: $(VENV_STAMP) ## time the playbook on many établissements (tools/bench.py)
+	$(VENV_PY) tools/bench.py
+
+# --- housekeeping ------------------------------------------------------------
+
+build: $(VENV_STAMP) ## build the collection tarball into build/
+	ansible-galaxy collection build --force --output-path build .
+
+clean: ## stop the sandbox; remove its state, build output and caches (keeps .venv)
+	@test ! -d $(SANDBOX_DIR) || ! test -x $(VENV)/bin/python || $(SANDBOX_STOP)
+	rm -rf var build .ansible .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -path ./collections -prune -o -name __pycache__ -type d -exec rm -rf {} +
+
+distclean: clean ## clean, and remove .venv too
+	rm -rf $(VENV)

@@ -1,0 +1,395 @@
+"""CAS server, protocol 3.0 (Apereo), one per ENT project under ``/<slug>/cas/``.
+
+Endpoints: ``login`` (GET form / POST credentials, ``service``, ``renew``,
+``gateway``), ``logout``, ``validate`` (CAS 1.0), ``serviceValidate`` and
+``p3/serviceValidate`` (XML, or JSON with ``format=JSON``).
+
+Tickets: service tickets ``ST-…`` are single-use (consumed by any
+validation attempt, successful or not) and expire after
+``Settings.service_ticket_ttl_s`` (10 s by default). The ticket-granting
+cookie ``CASTGC`` (path ``/<slug>/cas/``, Secure, HttpOnly) lasts
+``Settings.tgc_ttl_s`` (2 hours).
+
+Released attributes come from :data:`ATTRIBUTE_PROVIDERS`; the base provider
+releases ``uid``, ``ENTPersonProfils``, ``ENTPersonStructRattach`` (one value
+per UAI), ``nom`` and ``prenom``. A later provider adds ``idPronote`` for the
+établissement of the service URL: append a function to that list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
+from xml.sax.saxutils import escape
+
+from flask import Blueprint, Response, g, make_response, redirect, render_template, request
+
+from sandbox import db
+from sandbox.projects import register_project_prefix
+from sandbox.security import token, verify_password
+from sandbox.web import get_db, now, page, runtime
+
+bp = Blueprint("cas", __name__, url_prefix="/<project_slug>/cas")
+register_project_prefix(bp)
+
+CAS_NS = "http://www.yale.edu/tp/cas"
+TGC_COOKIE = "CASTGC"
+BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+FLOW_EXPIRED = "La page de connexion a expiré. Veuillez vous reconnecter."
+LOOPBACK_NAMES = ("localhost",)
+
+#: (conn, user row, service URL) -> extra attributes as (name, value) pairs.
+AttributeProvider = Callable[[sqlite3.Connection, sqlite3.Row, str], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class CasFailure:
+    """A validation failure: CAS error code and French description."""
+
+    code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A successful validation."""
+
+    user: sqlite3.Row
+    from_new_login: bool
+    auth_time: float
+    service: str
+
+
+# ---------------------------------------------------------------- services
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def service_allowed(service: str) -> bool:
+    """The sandbox's service registry: any ``https`` URL, or ``http`` on loopback."""
+    try:
+        parts = urlsplit(service)
+        host = parts.hostname or ""
+        _ = parts.port
+    except ValueError:
+        return False
+    if any(ch.isspace() for ch in service) or not host:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and _is_loopback(host)
+
+
+def normalize_service(service: str) -> str:
+    """Normalise a service URL for comparison (scheme and host case, default port)."""
+    try:
+        parts = urlsplit(service)
+        port = parts.port
+    except ValueError:
+        return service
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return urlunsplit(SplitResult(parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+
+
+def url_with_ticket(service: str, ticket: str) -> str:
+    """Append ``ticket=`` to ``service`` (before any fragment)."""
+    base, hash_, fragment = service.partition("#")
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}{urlencode({'ticket': ticket})}{hash_}{fragment}"
+
+
+# ---------------------------------------------------------------- tickets
+
+def current_tgt(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    """The valid ticket-granting ticket named by the request's ``CASTGC``, if any."""
+    tgt_id = request.cookies.get(TGC_COOKIE)
+    if not tgt_id:
+        return None
+    row = conn.execute("SELECT * FROM tgts WHERE id = ? AND project_id = ?", (tgt_id, g.project["id"])).fetchone()
+    if row is None or row["expires_at"] <= now():
+        return None
+    return row
+
+
+def issue_service_ticket(conn: sqlite3.Connection, user_id: int, service: str, from_new_login: bool,
+                         auth_time: float) -> str:
+    """Create a service ticket for ``service``."""
+    ticket = token("ST-")
+    settings = runtime().settings
+    with db.write(conn):
+        conn.execute(
+            "INSERT INTO service_tickets (id, project_id, user_id, service, from_new_login, auth_time, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ticket, g.project["id"], user_id, service, int(from_new_login), auth_time,
+             now() + settings.service_ticket_ttl_s))
+    return ticket
+
+
+def validate_ticket(conn: sqlite3.Connection, project_id: int, ticket: str | None, service: str | None,
+                    renew: bool = False) -> Validation | CasFailure:
+    """Validate (and consume) ``ticket`` for ``service`` in project ``project_id``."""
+    if not ticket or not service:
+        missing = "ticket" if not ticket else "service"
+        return CasFailure("INVALID_REQUEST", f"Le paramètre « {missing} » est obligatoire.")
+    with db.write(conn):
+        row = conn.execute("SELECT * FROM service_tickets WHERE id = ? AND project_id = ?",
+                           (ticket, project_id)).fetchone()
+        if row is not None:
+            conn.execute("UPDATE service_tickets SET used = 1 WHERE id = ?", (ticket,))
+    if row is None:
+        return CasFailure("INVALID_TICKET", f"Le ticket « {ticket} » n'est pas reconnu.")
+    if row["used"]:
+        return CasFailure("INVALID_TICKET", f"Le ticket « {ticket} » a déjà été utilisé.")
+    if row["expires_at"] <= now():
+        return CasFailure("INVALID_TICKET", f"Le ticket « {ticket} » a expiré.")
+    if normalize_service(row["service"]) != normalize_service(service):
+        return CasFailure("INVALID_SERVICE", f"Le ticket « {ticket} » n'a pas été délivré pour ce service.")
+    if renew and not row["from_new_login"]:
+        return CasFailure("INVALID_TICKET", f"Le ticket « {ticket} » ne provient pas d'une authentification"
+                                            " initiale (renew).")
+    user = conn.execute("SELECT * FROM users WHERE id = ?", (row["user_id"],)).fetchone()
+    if user is None:
+        return CasFailure("INVALID_TICKET", f"Le compte du ticket « {ticket} » n'existe plus.")
+    return Validation(user, bool(row["from_new_login"]), row["auth_time"], row["service"])
+
+
+# ---------------------------------------------------------------- attributes
+
+def base_attributes(conn: sqlite3.Connection, user: sqlite3.Row, _service: str) -> list[tuple[str, str]]:
+    """``uid``, ``ENTPersonProfils``, ``ENTPersonStructRattach`` (one per UAI), ``nom``, ``prenom``."""
+    uais = [r[0] for r in conn.execute(
+        "SELECT e.uai FROM user_etabs ue JOIN etabs e ON e.id = ue.etab_id WHERE ue.user_id = ? ORDER BY e.uai",
+        (user["id"],))]
+    attributes = [("uid", user["login"]), ("ENTPersonProfils", user["profile"])]
+    attributes += [("ENTPersonStructRattach", uai) for uai in uais]
+    attributes += [("nom", user["nom"]), ("prenom", user["prenom"])]
+    return attributes
+
+
+#: Attribute providers, called in order; extend for ``idPronote`` (later issue).
+ATTRIBUTE_PROVIDERS: list[AttributeProvider] = [base_attributes]
+
+
+def released_attributes(conn: sqlite3.Connection, validation: Validation) -> list[tuple[str, str]]:
+    """Every attribute released for ``validation``, protocol attributes included."""
+    attributes: list[tuple[str, str]] = []
+    for provider in ATTRIBUTE_PROVIDERS:
+        attributes += provider(conn, validation.user, validation.service)
+    auth_date = dt.datetime.fromtimestamp(validation.auth_time, dt.timezone.utc).isoformat(timespec="seconds")
+    attributes += [
+        ("authenticationDate", auth_date),
+        ("isFromNewLogin", "true" if validation.from_new_login else "false"),
+        ("longTermAuthenticationRequestTokenUsed", "false"),
+    ]
+    return attributes
+
+
+# ---------------------------------------------------------------- responses
+
+def xml_response(body: str) -> Response:
+    text = f'<cas:serviceResponse xmlns:cas="{CAS_NS}">\n{body}</cas:serviceResponse>\n'
+    response = make_response(text, 200)
+    response.mimetype = "application/xml"
+    return response
+
+
+def failure_response(failure: CasFailure, as_json: bool) -> Response:
+    if as_json:
+        return _json_response({"serviceResponse": {"authenticationFailure": {
+            "code": failure.code, "description": failure.description}}})
+    return xml_response(f'    <cas:authenticationFailure code="{failure.code}">'
+                        f"{escape(failure.description)}</cas:authenticationFailure>\n")
+
+
+def success_response(validation: Validation, attributes: list[tuple[str, str]], as_json: bool) -> Response:
+    if as_json:
+        grouped: dict[str, list[str]] = {}
+        for name, value in attributes:
+            grouped.setdefault(name, []).append(value)
+        shaped = {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
+        return _json_response({"serviceResponse": {"authenticationSuccess": {
+            "user": validation.user["login"], "attributes": shaped}}})
+    lines = [f"            <cas:{name}>{escape(value)}</cas:{name}>\n" for name, value in attributes]
+    return xml_response(
+        "    <cas:authenticationSuccess>\n"
+        f"        <cas:user>{escape(validation.user['login'])}</cas:user>\n"
+        "        <cas:attributes>\n" + "".join(lines) + "        </cas:attributes>\n"
+        "    </cas:authenticationSuccess>\n")
+
+
+def _json_response(payload: dict) -> Response:
+    response = make_response(json.dumps(payload, ensure_ascii=False, indent=2), 200)
+    response.mimetype = "application/json"
+    return response
+
+
+def _flag(name: str) -> bool:
+    return (request.values.get(name) or "").lower() in ("true", "1", "yes", "on")
+
+
+def _service_param() -> str | None:
+    return request.args.get("service") or None
+
+
+def _refuse_service() -> Response:
+    return page(403, "Cette application n'est pas autorisée à utiliser le service d'authentification CAS.",
+                title="Application non autorisée à utiliser CAS", layout="cas.html")
+
+
+# ---------------------------------------------------------------- login
+
+def _new_flow(conn: sqlite3.Connection) -> tuple[str, str]:
+    lt, execution = token("LT-"), token("e1s1-", 32)
+    with db.write(conn):
+        conn.execute("INSERT INTO login_flows (lt, project_id, execution, expires_at) VALUES (?, ?, ?, ?)",
+                     (lt, g.project["id"], execution, now() + runtime().settings.login_flow_ttl_s))
+    return lt, execution
+
+
+def _consume_flow(conn: sqlite3.Connection, lt: str, execution: str) -> bool:
+    with db.write(conn):
+        cursor = conn.execute(
+            "DELETE FROM login_flows WHERE lt = ? AND execution = ? AND project_id = ? AND expires_at > ?",
+            (lt, execution, g.project["id"], now()))
+    return cursor.rowcount == 1
+
+
+def _login_form(conn: sqlite3.Connection, error: str | None = None, username: str = "") -> Response:
+    lt, execution = _new_flow(conn)
+    query = {k: v for k, v in request.args.items() if k in ("service", "renew", "gateway") and v}
+    action = request.path + ("?" + urlencode(query) if query else "")
+    return make_response(render_template("cas_login.html", lt=lt, execution=execution, action=action,
+                                         error=error, username=username), 200)
+
+
+def _login_success(user: sqlite3.Row) -> Response:
+    return make_response(render_template("cas_succes.html", user=user), 200)
+
+
+def _redirect_with_ticket(conn: sqlite3.Connection, service: str, user_id: int, from_new_login: bool,
+                          auth_time: float) -> Response:
+    ticket = issue_service_ticket(conn, user_id, service, from_new_login, auth_time)
+    return redirect(url_with_ticket(service, ticket), 302)
+
+
+@bp.get("/login")
+def login_get() -> Response:
+    """Show the form, or issue a ticket at once from a valid TGC (unless renew)."""
+    conn = get_db()
+    service = _service_param()
+    if service is not None and not service_allowed(service):
+        return _refuse_service()
+    renew, gateway = _flag("renew"), _flag("gateway")
+    tgt = None if renew else current_tgt(conn)
+    if tgt is not None:
+        if service:
+            return _redirect_with_ticket(conn, service, tgt["user_id"], False, tgt["created_at"])
+        user = conn.execute("SELECT * FROM users WHERE id = ?", (tgt["user_id"],)).fetchone()
+        return _login_success(user)
+    if gateway and service and not renew:
+        return redirect(service, 302)
+    return _login_form(conn)
+
+
+def _authenticate(conn: sqlite3.Connection, username: str, password: str) -> sqlite3.Row | None:
+    user = conn.execute("SELECT * FROM users WHERE project_id = ? AND login = ?",
+                        (g.project["id"], username.strip())).fetchone()
+    if user is None or not verify_password(user["password_hash"], password):
+        return None
+    return user
+
+
+@bp.post("/login")
+def login_post() -> Response:
+    """Check the credentials; set ``CASTGC``; redirect to the service with a ticket."""
+    conn = get_db()
+    service = _service_param()
+    if service is not None and not service_allowed(service):
+        return _refuse_service()
+    form = request.form
+    username = form.get("username", "")
+    if not _consume_flow(conn, form.get("lt", ""), form.get("execution", "")) or form.get("_eventId") != "submit":
+        return _login_form(conn, FLOW_EXPIRED, username)
+    user = _authenticate(conn, username, form.get("password", ""))
+    if user is None:
+        return _login_form(conn, BAD_CREDENTIALS, username)
+    auth_time = now()
+    tgt_id = token("TGT-", 32)
+    with db.write(conn):
+        conn.execute("INSERT INTO tgts (id, project_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                     (tgt_id, g.project["id"], user["id"], auth_time, auth_time + runtime().settings.tgc_ttl_s))
+    if service:
+        response = _redirect_with_ticket(conn, service, user["id"], True, auth_time)
+    else:
+        response = _login_success(user)
+    response.set_cookie(TGC_COOKIE, tgt_id, path=f"/{g.project['slug']}/cas/", secure=True, httponly=True)
+    return response
+
+
+@bp.get("/logout")
+def logout() -> Response:
+    """End the TGC; redirect to ``service`` when given (and allowed)."""
+    conn = get_db()
+    tgt_id = request.cookies.get(TGC_COOKIE)
+    if tgt_id:
+        with db.write(conn):
+            conn.execute("DELETE FROM tgts WHERE id = ? AND project_id = ?", (tgt_id, g.project["id"]))
+    service = _service_param()
+    if service and service_allowed(service):
+        response = redirect(service, 302)
+    else:
+        response = make_response(render_template("cas_logout.html"), 200)
+    response.delete_cookie(TGC_COOKIE, path=f"/{g.project['slug']}/cas/", secure=True, httponly=True)
+    return response
+
+
+# ---------------------------------------------------------------- validation
+
+@bp.get("/validate")
+def validate_v1() -> Response:
+    """CAS 1.0: ``yes\\n<user>\\n`` or ``no\\n\\n``."""
+    conn = get_db()
+    result = validate_ticket(conn, g.project["id"], request.args.get("ticket"), _service_param(), _flag("renew"))
+    body = f"yes\n{result.user['login']}\n" if isinstance(result, Validation) else "no\n\n"
+    response = make_response(body, 200)
+    response.mimetype = "text/plain"
+    return response
+
+
+def _service_validate() -> Response:
+    conn = get_db()
+    fmt = (request.args.get("format") or "XML").upper()
+    as_json = fmt == "JSON"
+    if fmt not in ("XML", "JSON"):
+        return failure_response(CasFailure("INVALID_REQUEST", f"Format non pris en charge : {fmt}"), False)
+    result = validate_ticket(conn, g.project["id"], request.args.get("ticket"), _service_param(), _flag("renew"))
+    if isinstance(result, CasFailure):
+        return failure_response(result, as_json)
+    return success_response(result, released_attributes(conn, result), as_json)
+
+
+@bp.get("/serviceValidate")
+def service_validate() -> Response:
+    """CAS 2.0 validation (attributes released too, as CAS 5+ does)."""
+    return _service_validate()
+
+
+@bp.get("/p3/serviceValidate")
+def p3_service_validate() -> Response:
+    """CAS 3.0 validation with ``cas:attributes``."""
+    return _service_validate()

@@ -1,0 +1,213 @@
+"""Command line: ``python -m sandbox <command>``.
+
+Commands: start, stop, status, seed, inventory, load-directory, faults,
+expire-sessions. Exit codes: 0 success, 1 failure, 2 invalid input,
+3 (status) not running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sandbox import db, server
+from sandbox.directory import DirectoryError, load_file
+from sandbox.inventory import write_inventory
+from sandbox.seed import DEFAULT_ETABS, DEFAULT_PROJECTS, DEFAULT_SEED, SeedError, SeedOptions, seed_database
+from sandbox.state import StateDir, control_token, read_info, state_dir
+from sandbox.tls import ensure_certificates
+
+DEFAULT_URL = "https://127.0.0.1:8443/"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description="Bac à sable ENT K-d'école (console + CAS).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--state-dir", help="répertoire d'état (défaut : var/sandbox à la racine du dépôt)")
+        return p
+
+    p = command("start", "démarrer le serveur HTTPS (boucle locale uniquement)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8443, help="0 = un port libre")
+    p.add_argument("--detach", action="store_true", help="démarrer en arrière-plan et attendre qu'il réponde")
+    p.add_argument("--access-log", action="store_true", help="journaliser chaque requête")
+    command("stop", "arrêter le serveur")
+    command("status", "état du serveur")
+
+    p = command("seed", "construire la région de démonstration (déterministe)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--etabs", type=int, default=DEFAULT_ETABS)
+    p.add_argument("--projects", default=",".join(DEFAULT_PROJECTS), help="slugs séparés par des virgules")
+    p.add_argument("--scale", type=float, default=1.0, help="multiplie le nombre de personnes par établissement")
+    p.add_argument("--reset", action="store_true", help="remplacer la région existante")
+
+    p = command("inventory", "écrire un inventaire Ansible de la région")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--url", help=f"URL du bac à sable (défaut : celle de sandbox.json, sinon {DEFAULT_URL})")
+
+    p = command("load-directory", "charger un annuaire CSV dans un projet")
+    p.add_argument("file", type=Path)
+    p.add_argument("--project", required=True)
+
+    p = command("faults", "lire ou régler l'injection de pannes du serveur en marche")
+    p.add_argument("--error-rate", type=float)
+    p.add_argument("--latency-ms", type=int)
+    p.add_argument("--session-expiry-rate", type=float)
+    p.add_argument("--error-phase", choices=["before", "after"])
+    p.add_argument("--fault-seed", type=int)
+    p.add_argument("--reset", action="store_true", help="remettre toutes les pannes à zéro")
+    command("expire-sessions", "terminer maintenant toutes les sessions console et tous les TGC")
+    return parser
+
+
+def _err(message: str) -> None:
+    print(f"sandbox: {message}", file=sys.stderr)
+
+
+def _running(sd: StateDir) -> dict | None:
+    info = server.running_info(sd)
+    if info is None:
+        _err(f"aucun bac à sable en marche pour {sd.root} (python -m sandbox start --detach)")
+    return info
+
+
+def cmd_start(args: argparse.Namespace, sd: StateDir) -> int:
+    try:
+        server.check_loopback(args.host)
+    except server.NotLoopback as exc:
+        _err(str(exc))
+        return 2
+    info = server.running_info(sd)
+    if info is not None:
+        print(f"Bac à sable déjà en marche : {info['url']} (pid {info['pid']})")
+        return 0 if args.detach else 1
+    ensure_certificates(sd)
+    control_token(sd)
+    db.migrate(sd.db)
+    if args.detach:
+        try:
+            info = server.start_detached(sd, args.host, args.port, args.access_log)
+        except RuntimeError as exc:
+            _err(str(exc))
+            return 1
+        print(info["url"])
+        return 0
+    try:
+        return server.serve(sd, args.host, args.port, args.access_log)
+    except OSError as exc:
+        _err(f"impossible d'écouter sur {args.host}:{args.port} : {exc}")
+        return 1
+
+
+def cmd_stop(_args: argparse.Namespace, sd: StateDir) -> int:
+    if server.stop(sd):
+        print("Bac à sable arrêté.")
+    else:
+        print("Aucun bac à sable en marche.")
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace, sd: StateDir) -> int:
+    info = server.running_info(sd)
+    if info is None:
+        print(f"arrêté ({sd.root})")
+        return 3
+    print(f"en marche : {info['url']} (pid {info['pid']}, CA {info['ca']})")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, sd: StateDir) -> int:
+    opts = SeedOptions(seed=args.seed, etabs=args.etabs, scale=args.scale,
+                       projects=tuple(s.strip() for s in args.projects.split(",") if s.strip()))
+    db.migrate(sd.db)
+    conn = db.connect(sd.db)
+    try:
+        summary = seed_database(conn, opts, reset=args.reset)
+    except SeedError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        conn.close()
+    print(summary.render())
+    return 0
+
+
+def cmd_inventory(args: argparse.Namespace, sd: StateDir) -> int:
+    info = read_info(sd)
+    url = args.url or (info or {}).get("url") or DEFAULT_URL
+    db.migrate(sd.db)
+    conn = db.connect(sd.db)
+    try:
+        if not db.is_seeded(conn):
+            _err("la base est vide : lancez d'abord python -m sandbox seed")
+            return 1
+        for path in write_inventory(conn, args.out, url):
+            print(path)
+    finally:
+        conn.close()
+    return 0
+
+
+def cmd_load_directory(args: argparse.Namespace, sd: StateDir) -> int:
+    if not args.file.is_file():
+        _err(f"fichier introuvable : {args.file}")
+        return 2
+    db.migrate(sd.db)
+    conn = db.connect(sd.db)
+    try:
+        result = load_file(conn, args.file, args.project, label=str(args.file))
+    except DirectoryError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        _err("aucun compte chargé")
+        return 2
+    finally:
+        conn.close()
+    print(f"{result.created + result.updated} compte(s) chargé(s) : {result.created} créé(s),"
+          f" {result.updated} mis à jour.")
+    return 0
+
+
+def cmd_faults(args: argparse.Namespace, sd: StateDir) -> int:
+    info = _running(sd)
+    if info is None:
+        return 1
+    body: dict[str, object] = {}
+    if args.reset:
+        body["reset"] = True
+    for key in ("error_rate", "latency_ms", "session_expiry_rate", "error_phase", "fault_seed"):
+        value = getattr(args, key)
+        if value is not None:
+            body[key] = value
+    method = "POST" if body else "GET"
+    status, payload = server.call(sd, info["url"] + "_sandbox/faults", method, body if body else None,
+                                  token=control_token(sd, create=False))
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+    return 0 if status == 200 else 2
+
+
+def cmd_expire_sessions(_args: argparse.Namespace, sd: StateDir) -> int:
+    info = _running(sd)
+    if info is None:
+        return 1
+    status, payload = server.call(sd, info["url"] + "_sandbox/expire-sessions", "POST", {},
+                                  token=control_token(sd, create=False))
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+    return 0 if status == 200 else 1
+
+
+COMMANDS = {
+    "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "seed": cmd_seed, "inventory": cmd_inventory,
+    "load-directory": cmd_load_directory, "faults": cmd_faults, "expire-sessions": cmd_expire_sessions,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sd = state_dir(args.state_dir)
+    return COMMANDS[args.command](args, sd)

@@ -1,0 +1,157 @@
+"""Helpers of the sandbox tests: a running sandbox handle, a browser, HTML helpers.
+
+Kept out of conftest.py under a unique module name so test modules can
+import them whatever pytest's import mode.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import lxml.html
+import requests
+
+from sandbox import db
+from sandbox.security import DEMO_PASSWORD
+from sandbox.seed import SeedOptions, seed_database
+from sandbox.server import ThreadedSandbox
+from sandbox.state import StateDir, control_token, state_dir
+
+TIMEOUT = 10
+
+
+@dataclass
+class Sandbox:
+    """A running seeded sandbox."""
+
+    sd: StateDir
+    threaded: ThreadedSandbox
+    url: str
+    ca: str
+    token: str
+
+    def conn(self) -> sqlite3.Connection:
+        return db.connect(self.sd.db)
+
+    def query(self, sql: str, *params: Any) -> list[sqlite3.Row]:
+        conn = self.conn()
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def etabs(self, slug: str) -> list[sqlite3.Row]:
+        return self.query("SELECT e.* FROM etabs e JOIN projects p ON p.id = e.project_id WHERE p.slug = ?"
+                          " ORDER BY e.id", slug)
+
+    def control(self, method: str, path: str, json: Any = None, token: str | None = "default") -> requests.Response:
+        headers = {} if token is None else {"X-Sandbox-Token": self.token if token == "default" else token}
+        return requests.request(method, self.url + "_sandbox/" + path, json=json, headers=headers,
+                                verify=self.ca, timeout=TIMEOUT)
+
+    def advance(self, seconds: float) -> None:
+        assert self.control("POST", "clock", {"advance_s": seconds}).status_code == 200
+
+
+def start_sandbox(root: Any, seed: int = 42, etabs: int = 6) -> Sandbox:
+    sd = state_dir(root)
+    db.migrate(sd.db)
+    conn = db.connect(sd.db)
+    try:
+        seed_database(conn, SeedOptions(seed=seed, etabs=etabs))
+    finally:
+        conn.close()
+    threaded = ThreadedSandbox(sd).start()
+    return Sandbox(sd, threaded, threaded.url, str(sd.ca_cert), control_token(sd) or "")
+
+
+def html(response: requests.Response) -> lxml.html.HtmlElement:
+    return lxml.html.fromstring(response.text)
+
+
+def one(doc: lxml.html.HtmlElement, xpath: str) -> Any:
+    found = doc.xpath(xpath)
+    assert len(found) == 1, f"{xpath}: {len(found)} matches"
+    return found[0]
+
+
+def text(node: Any) -> str:
+    return " ".join(node.text_content().split())
+
+
+def label_control(doc: lxml.html.HtmlElement, label: str) -> lxml.html.HtmlElement:
+    """The control whose <label for> text (without ' *' and ':') is ``label``."""
+    for node in doc.xpath("//label[@for]"):
+        name = text(node).rstrip(":").strip().removesuffix("*").strip()
+        if name == label:
+            return one(doc, f"//*[@id='{node.get('for')}']")
+    raise AssertionError(f"no label {label!r}")
+
+
+def flash_errors(doc: lxml.html.HtmlElement) -> list[str]:
+    return [text(li) for li in doc.xpath("//div[contains(@class,'flash') and contains(@class,'erreur')]//li")]
+
+
+def flash_success(doc: lxml.html.HtmlElement) -> str:
+    return text(one(doc, "//div[contains(@class,'flash') and contains(@class,'succes')]"))
+
+
+class Browser:
+    """A requests session that follows nothing on its own and verifies with the sandbox CA."""
+
+    def __init__(self, sb: Sandbox) -> None:
+        self.sb = sb
+        self.session = requests.Session()
+
+    def absolute(self, url: str) -> str:
+        return urljoin(self.sb.url, url)
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.absolute(url), verify=self.sb.ca, timeout=TIMEOUT,
+                                allow_redirects=kwargs.pop("allow_redirects", False), **kwargs)
+
+    def post(self, url: str, data: Any = None, **kwargs: Any) -> requests.Response:
+        return self.session.post(self.absolute(url), data=data, verify=self.sb.ca, timeout=TIMEOUT,
+                                 allow_redirects=kwargs.pop("allow_redirects", False), **kwargs)
+
+    def submit_login(self, form_page: requests.Response, username: str,
+                     password: str = DEMO_PASSWORD) -> requests.Response:
+        """Post the CAS form of ``form_page`` back with every hidden input."""
+        doc = html(form_page)
+        form = one(doc, "//form[@id='fm1']")
+        data = {i.get("name"): i.get("value") for i in form.xpath(".//input[@type='hidden']")}
+        data.update(username=username, password=password)
+        return self.post(urljoin(form_page.url, form.get("action")), data)
+
+    def cas_login(self, slug: str, username: str, password: str = DEMO_PASSWORD,
+                  service: str | None = None, **params: str) -> requests.Response:
+        query = dict(params, **({"service": service} if service else {}))
+        page = self.get(f"/{slug}/cas/login", params=query)
+        assert page.status_code == 200, page.text
+        return self.submit_login(page, username, password)
+
+    def console_login(self, slug: str, username: str, path: str | None = None) -> requests.Response:
+        """Sign in to the console through CAS, landing on ``path`` (default: home)."""
+        target = path or f"/{slug}/"
+        first = self.get(target)
+        assert first.status_code == 302
+        page = self.get(first.headers["Location"])
+        if page.status_code == 302:  # TGC still valid
+            ticket_redirect = page
+        else:
+            ticket_redirect = self.submit_login(page, username)
+        assert ticket_redirect.status_code == 302, ticket_redirect.text
+        callback = self.get(ticket_redirect.headers["Location"])
+        assert callback.status_code == 302, callback.text
+        return self.get(callback.headers["Location"])
+
+    def csrf(self, url: str) -> str:
+        return html(self.get(url)).xpath("//input[@name='csrf_token']/@value")[0]
+
+
+def ticket_of(response: requests.Response) -> str:
+    location = response.headers["Location"]
+    return parse_qs(urlsplit(location).query)["ticket"][0]

@@ -1,0 +1,101 @@
+"""The command line, a detached server, and state across restarts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sandbox.state import REPO_ROOT
+from sandbox_support import Browser, Sandbox, html, one, text
+
+
+def run(state: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sandbox", *args, "--state-dir", str(state)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_refuses_non_loopback(tmp_path: Path) -> None:
+    for host in ("0.0.0.0", "192.168.1.10", "example.org"):
+        done = run(tmp_path, "start", "--host", host, "--port", "0")
+        assert done.returncode == 2 and "bouclage" in done.stderr
+
+
+def test_detached_lifecycle_and_state_across_restarts(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    seeded = run(state, "seed", "--seed", "42", "--etabs", "2")
+    assert seeded.returncode == 0 and "admin.mbn" in seeded.stdout
+    started = run(state, "start", "--port", "0", "--detach")
+    try:
+        assert started.returncode == 0, started.stderr
+        info = json.loads((state / "sandbox.json").read_text())
+        assert started.stdout.strip() == info["url"] and info["url"].startswith("https://127.0.0.1:")
+        assert info["ca"] == str(state / "ca.pem") and info["port"] > 0
+        assert run(state, "status").returncode == 0
+        token = (state / "control-token").read_text().strip()
+        sandbox = Sandbox(None, None, info["url"], info["ca"], token)  # type: ignore[arg-type]
+        assert sandbox.control("GET", "health", token=None).json()["status"] == "ok"
+        faults = run(state, "faults", "--latency-ms", "1", "--error-rate", "0.0", "--fault-seed", "3")
+        assert faults.returncode == 0 and json.loads(faults.stdout)["latency_ms"] == 1
+        assert run(state, "faults", "--error-rate", "7").returncode == 2
+
+        browser = Browser(sandbox)
+        home = browser.console_login("mbn", "admin.mbn")
+        first_site = one(html(home), "//section[@id='administration']//a").get("href")
+        uai = first_site.split("/")[3]
+        new = f"/mbn/etab/{uai}/admin/services/new"
+        created = browser.post(new, {"csrf_token": browser.csrf(new), "sso_type": "SSO Pronote avec CAS",
+                                     "url": f"https://{uai}.index-education.net/pronote/", "regroupement": "Scolarité",
+                                     "intitule": "survit au redémarrage"})
+        assert created.status_code == 303
+        expired = run(state, "expire-sessions")
+        assert expired.returncode == 0 and json.loads(expired.stdout)["console_sessions"] == 1
+
+        assert run(state, "stop").returncode == 0
+        assert run(state, "status").returncode == 3
+        assert run(state, "start", "--port", str(info["port"]), "--detach").returncode == 0
+        assert sandbox.control("GET", "faults").json()["latency_ms"] == 0  # faults reset at restart
+        browser = Browser(sandbox)
+        browser.console_login("mbn", "admin.mbn")
+        rows = html(browser.get(f"/mbn/etab/{uai}/admin/services")).xpath("//table[@id='services']/tbody/tr")
+        assert "survit au redémarrage" in [text(r.xpath("td")[1]) for r in rows]
+        assert (state / "ca.pem").read_bytes() == Path(info["ca"]).read_bytes()
+    finally:
+        run(state, "stop")
+    assert run(state, "faults").returncode == 1
+
+
+def test_inventory_command(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert run(state, "seed").returncode == 0
+    done = run(state, "inventory", "--out", str(tmp_path / "inv"), "--url", "https://127.0.0.1:8443/")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8").count("ent_") == 3
+
+
+def test_seed_cli_refuses_second_seed_and_resets(tmp_path: Path) -> None:
+    assert run(tmp_path, "seed", "--etabs", "2").returncode == 0
+    again = run(tmp_path, "seed", "--etabs", "2")
+    assert again.returncode == 2 and "--reset" in again.stderr
+    assert run(tmp_path, "seed", "--etabs", "2", "--reset").returncode == 0
+    unknown = run(tmp_path, "seed", "--projects", "mbn,atlantide", "--reset")
+    assert unknown.returncode == 2 and "atlantide" in unknown.stderr
+
+
+#: The default region (seed 42, 6 établissements): the committed demo inventory matches it.
+DEFAULT_REGION = [
+    ("0671824U", "mbn", "Collège George Sand"),
+    ("0312286S", "occitanie", "Lycée Nelson Mandela"),
+    ("0679674B", "mbn", "Collège Jean Jaurès"),
+    ("0118279P", "occitanie", "Lycée Jean de La Fontaine"),
+    ("0518928C", "mbn", "Collège Molière"),
+    ("0312615Z", "occitanie", "Lycée Olympe de Gouges"),
+]
+
+
+def test_default_seed_is_stable(tmp_path: Path) -> None:
+    """Changing the seed's draws changes the demo region: update the committed inventory too."""
+    done = run(tmp_path, "seed")
+    region = [tuple(line.split(" — ")[0].split(None, 2)) for line in done.stdout.splitlines() if line.startswith("  0")]
+    assert region == DEFAULT_REGION

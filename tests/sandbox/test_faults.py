@@ -1,0 +1,128 @@
+"""Fault injection and the control endpoints."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sandbox_support import Browser, Sandbox, html, one, text
+
+
+def test_control_endpoints_need_the_token(sandbox: Sandbox) -> None:
+    assert sandbox.control("GET", "health", token=None).json()["status"] == "ok"
+    for method, path in [("GET", "faults"), ("POST", "faults"), ("POST", "expire-sessions"), ("GET", "stats"),
+                         ("GET", "settings"), ("POST", "clock")]:
+        assert sandbox.control(method, path, {}, token=None).status_code == 401, path
+        assert sandbox.control(method, path, {}, token="faux").status_code == 401, path
+    assert sandbox.control("GET", "faults").json() == {"error_rate": 0.0, "error_phase": "before", "latency_ms": 0,
+                                                      "session_expiry_rate": 0.0, "fault_seed": None}
+
+
+@pytest.mark.parametrize("body", [{"error_rate": 1.5}, {"error_rate": "x"}, {"latency_ms": -1},
+                                  {"error_phase": "pendant"}, {"inconnu": 1}, {"session_expiry_rate": True}])
+def test_invalid_fault_settings_are_refused_whole(sandbox: Sandbox, body: dict) -> None:
+    response = sandbox.control("POST", "faults", {"latency_ms": 5, **body})
+    assert response.status_code == 400 and response.json()["error"]
+    assert sandbox.control("GET", "faults").json()["latency_ms"] == 0
+
+
+def test_error_rate_one_and_zero(sandbox: Sandbox, browser: Browser) -> None:
+    assert sandbox.control("POST", "faults", {"error_rate": 1.0}).json()["error_rate"] == 1.0
+    for path in ["/mbn/cas/login", "/mbn/", "/mbn/cas/p3/serviceValidate?ticket=x&service=y"]:
+        response = browser.get(path)
+        assert response.status_code == 500, path
+        assert text(one(html(response), "//h1")) == "Erreur interne du serveur"
+    # never the control endpoints nor the landing page
+    assert sandbox.control("GET", "stats").status_code == 200
+    assert browser.get("/").status_code == 200
+    sandbox.control("POST", "faults", {"error_rate": 0})
+    assert all(browser.get("/mbn/cas/login").status_code == 200 for _ in range(20))
+
+
+def test_error_rate_is_a_probability(sandbox: Sandbox, browser: Browser) -> None:
+    sandbox.control("POST", "faults", {"error_rate": 0.5, "fault_seed": 7})
+    statuses = [browser.get("/mbn/cas/login").status_code for _ in range(60)]
+    assert set(statuses) == {200, 500}
+    assert 15 <= statuses.count(500) <= 45
+
+
+def test_phase_before_does_nothing_and_after_commits(sandbox: Sandbox, new_browser) -> None:  # noqa: ANN001
+    uai = sandbox.etabs("mbn")[2]["uai"]
+    admin = new_browser()
+    admin.console_login("mbn", "admin.mbn")
+    path = f"/mbn/etab/{uai}/admin/services/new"
+    count = lambda: sandbox.query("SELECT COUNT(*) FROM services s JOIN etabs e ON e.id = s.etab_id"  # noqa: E731
+                                  " WHERE e.uai = ? AND s.intitule = 'panne'", uai)[0][0]
+    data = {"csrf_token": admin.csrf(path), "sso_type": "SSO Pronote avec CAS", "url": "https://x.example/",
+            "regroupement": "Scolarité", "intitule": "panne"}
+    sandbox.control("POST", "faults", {"error_rate": 1.0, "error_phase": "before"})
+    assert admin.post(path, data).status_code == 500
+    assert count() == 0
+    sandbox.control("POST", "faults", {"error_phase": "after"})
+    response = admin.post(path, data)
+    assert response.status_code == 500
+    assert count() == 1
+    sandbox.control("POST", "faults", {"reset": True})
+    stats = sandbox.control("GET", "stats").json()
+    assert stats["faults"]["error_before"] >= 1 and stats["faults"]["error_after"] >= 1
+
+
+def test_latency(sandbox: Sandbox, browser: Browser) -> None:
+    browser.get("/mbn/cas/login")
+    sandbox.control("POST", "faults", {"latency_ms": 300})
+    started = time.monotonic()
+    assert browser.get("/mbn/cas/login").status_code == 200
+    assert time.monotonic() - started >= 0.3
+    started = time.monotonic()
+    sandbox.control("GET", "health", token=None)
+    assert time.monotonic() - started < 0.3
+
+
+def test_session_expiry_rate(sandbox: Sandbox, browser: Browser) -> None:
+    uai = sandbox.etabs("mbn")[0]["uai"]
+    path = f"/mbn/etab/{uai}/admin/services"
+    assert browser.console_login("mbn", "admin.mbn", path).status_code == 200
+    sandbox.control("POST", "faults", {"session_expiry_rate": 1.0})
+    expired = browser.get(path)
+    assert expired.status_code == 302 and "/mbn/cas/login" in expired.headers["Location"]
+    sandbox.control("POST", "faults", {"session_expiry_rate": 0.0})
+    assert browser.get(path).status_code == 302  # the session is gone for good
+    # the TGC survived: signing in again needs no password
+    again = browser.get(browser.get(path).headers["Location"])
+    assert again.status_code == 302 and "ticket=ST-" in again.headers["Location"]
+
+
+def test_expire_sessions(sandbox: Sandbox, browser: Browser) -> None:
+    uai = sandbox.etabs("mbn")[0]["uai"]
+    path = f"/mbn/etab/{uai}/admin/services"
+    browser.console_login("mbn", "admin.mbn", path)
+    result = sandbox.control("POST", "expire-sessions").json()
+    assert result["console_sessions"] >= 1 and result["tgc"] >= 1
+    redirect = browser.get(path)
+    assert redirect.status_code == 302
+    assert browser.get(redirect.headers["Location"]).status_code == 200  # CAS asks for the password again
+
+
+def test_stats_count_requests(sandbox: Sandbox, browser: Browser) -> None:
+    sandbox.control("POST", "stats/reset")
+    for _ in range(3):
+        browser.get("/mbn/cas/login")
+    browser.get("/mbn/")
+    stats = sandbox.control("GET", "stats").json()
+    assert stats["by_endpoint"]["cas.login_get"] == 3
+    assert stats["by_kind"]["cas"] == 3 and stats["by_kind"]["console"] == 1
+    assert stats["by_status"]["2xx"] >= 3
+
+
+def test_landing_page(sandbox: Sandbox, browser: Browser) -> None:
+    sandbox.control("POST", "faults", {"latency_ms": 5})
+    doc = html(browser.get("/"))
+    projects = [text(tr.xpath("td")[0]) for tr in doc.xpath("//table[@id='projets']/tbody/tr")]
+    assert projects == ["Mon Bureau Numérique mbn", "Mon ENT Occitanie occitanie"]
+    assert "/mbn/cas/login" in doc.xpath("//table[@id='projets']//a/@href")
+    logins = [text(tr.xpath("td")[1]) for tr in doc.xpath("//table[@id='comptes']/tbody/tr")]
+    assert "admin.mbn" in logins and "demo.eleve" in logins
+    assert text(one(doc, "//code[@id='mot-de-passe']")) == "Demo-2026!"
+    faults = {text(tr.xpath("th")[0]): text(tr.xpath("td")[0]) for tr in doc.xpath("//table[@id='pannes']//tr")}
+    assert faults["latency_ms"] == "5"
