@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -205,6 +206,10 @@ class KdecoleConsole:
                 raise AccessDeniedError(f"Could not {what}: the CAS asked again for a sign-in.")
             return
         text = _page_message(doc)
+        if response.status_code == 403 and "ticket" in parse_qs(urlsplit(response.url).query):
+            # The console refused the CAS ticket of its sign-in callback (used,
+            # or expired while a retry waited): sign in again from the start.
+            raise SessionExpiredError(f"Could not {what}: the console refused the CAS ticket of its sign-in.")
         if response.status_code == 403:
             raise AccessDeniedError(f"Could not {what}: the console refused access to '{self.settings.login}'"
                                     + (f": « {text} »" if text else "."))
@@ -305,6 +310,14 @@ class KdecoleConsole:
 
 
 # --- page readers (pure: page in, values out) --------------------------------
+_TICKET = re.compile(r"\b(ST|PT|TGT|PGT|PGTIOU|LT)-[A-Za-z0-9._-]+")
+
+
+def redact_tickets(text: str) -> str:
+    """``text`` with every CAS ticket replaced by its kind: tickets never reach a log."""
+    return _TICKET.sub(lambda m: f"{m.group(1)}-…", text)
+
+
 def is_cas_login_url(url: str) -> bool:
     """Whether ``url`` is a CAS login address (``…/login?service=…``)."""
     parts = urlsplit(url)
@@ -401,6 +414,6 @@ def _page_message(doc: lxml.html.HtmlElement | None) -> str:
     for xpath in ("//*[contains(@class, 'erreur')]", "//main//p", "//h1", "//title"):
         found = doc.xpath(xpath)
         if found and text_of(found[0]):
-            text = text_of(found[0])
+            text = redact_tickets(text_of(found[0]))
             return text if len(text) < 300 else text[:297] + "..."
     return ""

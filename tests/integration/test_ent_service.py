@@ -161,12 +161,15 @@ def test_a_site_the_admin_may_not_administer_is_refused(sandbox: Sandbox, work: 
 
 
 @pytest.mark.usefixtures("clean_faults")
-def test_converges_under_server_errors_and_session_expiry(sandbox: Sandbox, work: Path) -> None:
+@pytest.mark.parametrize("phase", ["before", "after"])
+def test_converges_under_server_errors_and_session_expiry(sandbox: Sandbox, work: Path, phase: str) -> None:
+    # "after": the console saves the form, then answers 500: a retry must not
+    # create a second service nor add a rule twice.
     hosts = sorted(sandbox.hosts())
     tasks = [SERVICE, {"ent.pronote.ent_service_access": {
         "uai": "{{ inventory_hostname }}", "profiles": ["Elève", "Parent", "Enseignant", "Personnel"]}}]
     run_tasks(sandbox, work, [ABSENT])
-    sandbox.faults(error_rate=0.05, session_expiry_rate=0.05, fault_seed=7)
+    sandbox.faults(error_rate=0.05, session_expiry_rate=0.05, fault_seed=7, error_phase=phase)
     faulty = run_tasks(sandbox, work, tasks)
     for uai in hosts:
         for index in (0, 1):
@@ -175,5 +178,7 @@ def test_converges_under_server_errors_and_session_expiry(sandbox: Sandbox, work
     sandbox.reset_faults()
     calm = run_tasks(sandbox, work, tasks)
     for uai in hosts:
+        services = person(sandbox, uai).services(uai)
+        assert sum(1 for row in services.values() if row["Type SSO"] == "SSO Pronote avec CAS") == 1, services
         assert calm.result(uai, 0)["changed"] is False, calm.result(uai, 0)
         assert calm.result(uai, 1)["changed"] is False, calm.result(uai, 1)

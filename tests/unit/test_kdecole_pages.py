@@ -298,3 +298,10 @@ def test_url_templates():
     assert reader.url("service_new", uai=UAI) == NEW_URL
     assert reader.url("service", uai=UAI, code="USER_0") == SERVICE_URL
     assert reader.url("service_access", uai=UAI, code="USER_0") == ACCESS_URL
+
+
+def test_tickets_are_redacted_from_messages():
+    text = "Le ticket « ST-1-AX3G4gcIIBIgxPxEgJBuE9e4vvbwkd11 » a déjà été utilisé (TGT-9-abc_DEF)."
+    redacted = kd.redact_tickets(text)
+    assert "AX3G4" not in redacted and "abc_DEF" not in redacted
+    assert redacted == "Le ticket « ST-… » a déjà été utilisé (TGT-…)."
