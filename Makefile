@@ -59,6 +59,8 @@ $(SEED_STAMP): | $(VENV_STAMP)
 	@mkdir -p -m 700 $(SANDBOX_DIR)
 	$(SANDBOX) seed --state-dir $(SANDBOX_DIR) --seed $(SANDBOX_SEED) --etabs $(SANDBOX_ETABS) > $@.tmp || { \
 	  cat $@.tmp; rm -f $@.tmp; echo "(make demo-reset wipes $(SANDBOX_DIR) to start over)" >&2; exit 1; }
+	@# what each school's PRONOTE exports at the rentrée (step 2 of the guide)
+	$(SANDBOX) export --state-dir $(SANDBOX_DIR) --all --out-dir $(SANDBOX_DIR)/identifiants >> $@.tmp
 	@mv $@.tmp $@
 
 # Seeded before it starts (the seed writes the database directly), so the
@@ -76,7 +78,8 @@ demo: $(VENV_STAMP) $(SEED_STAMP) ## run the rentrée playbook against the sandb
 	  ansible-playbook playbooks/rentree.yml -i $(DEMO_INVENTORY) || rc=$$?; \
 	echo; \
 	if [ $$rc -eq 0 ]; then \
-	  echo "Demo done: the PRONOTE service is declared for every établissement. 'make demo' again changes nothing."; \
+	  echo "Demo done: PRONOTE service and identifiers in place for every établissement. 'make demo' again changes nothing."; \
+	  echo "Matching reports (names, mode 0600): $(SANDBOX_DIR)/rapports/"; \
 	else echo "Demo: ansible-playbook exited with status $$rc; the failed établissements are listed above."; fi; \
 	echo "Click through the console: 'make sandbox'.  Start over: 'make demo-reset'.  $$stop"; \
 	exit $$rc

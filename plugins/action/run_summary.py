@@ -10,6 +10,12 @@ from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntActi
 FAILURE_VAR = "ent_pronote_failure"
 #: status -> French label, in display order
 STATUS_LABELS = {"failed": "en échec", "changed": "modifiés", "ok": "inchangés", "not_run": "non traités"}
+#: outcome of the identifiers import -> French label, in display order
+IDENTIFIER_LABELS = {
+    "ent": "reconnus par l'ENT", "assisted": "rapprochés par l'assistant", "kept": "déjà liés",
+    "manual": "rapprochés à la main", "unmatched": "sans compte ENT", "ambiguous": "ambigus",
+    "skipped": "écartés (sortis, doublons)",
+}
 
 
 def step_status(result: Any) -> str:
@@ -37,12 +43,16 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
     """Counts per status and per ENT project, and the failures, from per-host records.
 
     Each record: ``uai``, ``project``, ``name``, ``failure`` (dict or None),
-    ``steps`` (step variable -> status).
+    ``steps`` (step variable -> status), and optionally ``missing`` (files a
+    step did not find) and ``identifiers`` (the import's total counts).
     """
     totals: Counter[str] = Counter()
     projects: dict[str, Counter[str]] = defaultdict(Counter)
-    failures = []
+    identifiers: Counter[str] = Counter()
+    failures, missing = [], []
     for host in hosts:
+        identifiers.update(host.get("identifiers") or {})
+        missing += [{"uai": host["uai"], "name": host["name"], "file": path} for path in host.get("missing") or []]
         status = host_status(host["failure"], host["steps"])
         totals[status] += 1
         projects[host["project"]][status] += 1
@@ -52,7 +62,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
                              "step": failure.get("step", "?"), "msg": failure.get("msg", "")})
     return {"total": sum(totals.values()), "counts": {k: totals.get(k, 0) for k in STATUS_LABELS},
             "projects": {p: {k: c.get(k, 0) for k in STATUS_LABELS} for p, c in sorted(projects.items())},
-            "failures": failures}
+            "failures": failures, "missing_files": missing,
+            "identifiers": {k: identifiers.get(k, 0) for k in IDENTIFIER_LABELS} if identifiers else {}}
 
 
 def render(summary: dict[str, Any]) -> list[str]:
@@ -63,9 +74,15 @@ def render(summary: dict[str, Any]) -> list[str]:
     lines = [f"Rentrée PRONOTE : {summary['total']} établissement(s) — {counts(summary['counts']) or 'aucun'}"]
     for project, c in summary["projects"].items():
         lines.append(f"  {project} : {sum(c.values())} établissement(s) — {counts(c)}")
+    if summary.get("identifiers"):
+        shown = ", ".join(f"{n} {IDENTIFIER_LABELS[k]}" for k, n in summary["identifiers"].items() if n)
+        lines.append(f"  Identifiants PRONOTE : {shown or 'aucun'}")
     for f in summary["failures"]:
         name = f" ({f['name']})" if f["name"] else ""
         lines.append(f"  ÉCHEC {f['uai']}{name} — étape « {f['step']} » : {f['msg']}")
+    for m in summary.get("missing_files", []):
+        name = f" ({m['name']})" if m["name"] else ""
+        lines.append(f"  NON FAIT {m['uai']}{name} — fichier d'identifiants absent : {m['file']}")
     return lines
 
 
@@ -85,6 +102,11 @@ class ActionModule(EntAction):
                 "name": hv.get("etab_name") or "",
                 "failure": hv.get(FAILURE_VAR),
                 "steps": {var: step_status(hv.get(var)) for var in params["results"]},
+                "missing": [r["missing_file"] for r in (hv.get(var) for var in params["results"])
+                            if isinstance(r, dict) and r.get("missing_file")],
+                "identifiers": next((r["counts"]["total"] for r in (hv.get(var) for var in params["results"])
+                                     if isinstance(r, dict) and isinstance(r.get("counts"), dict)
+                                     and "total" in r["counts"]), None),
             })
         summary = summarise(records)
         # Shown without -v, as ansible.builtin.debug does.

@@ -62,7 +62,7 @@ class Control:
     """One control of a form, as a browser holds it."""
 
     name: str
-    kind: str  # text, hidden, checkbox, radio, select, select-multiple, textarea
+    kind: str  # text, hidden, checkbox, radio, select, select-multiple, textarea, file
     label: str = ""
     value: str = ""
     checked: bool = False
@@ -131,8 +131,8 @@ class Form:
         """What a browser sends when the form is submitted."""
         pairs: list[tuple[str, str]] = []
         for control in self.controls:
-            if control.disabled or not control.name:
-                continue
+            if control.disabled or not control.name or control.kind == "file":
+                continue  # a file travels as a multipart part, given to the POST itself
             if control.kind == "checkbox":
                 if control.checked:
                     pairs.append((control.name, control.value or "on"))
@@ -184,7 +184,7 @@ def read_form_element(form_el: lxml.html.HtmlElement, url: str) -> Form:
             controls.append(Control(name, "textarea", label, value=el.text or "", disabled=disabled, labels=texts))
         else:
             kind = (el.get("type") or "text").lower()
-            if kind in ("submit", "button", "image", "reset", "file"):
+            if kind in ("submit", "button", "image", "reset"):
                 continue
             if kind == "radio":
                 group = radios.get(name)

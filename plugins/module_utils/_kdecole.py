@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -47,6 +48,9 @@ PATHS = {
     "service_new": "etab/{uai}/admin/services/new",
     "service": "etab/{uai}/admin/services/{code}",
     "service_access": "etab/{uai}/admin/services/{code}/acces-population",
+    "identifiers_form": "etab/{uai}/admin/identifiants",
+    "identifiers_list": "etab/{uai}/admin/identifiants/liste",
+    "directory": "etab/{uai}/admin/annuaire",
 }
 
 # --- Page knowledge ---------------------------------------------------------
@@ -55,6 +59,21 @@ SERVICE_FORM = "form-service"
 ACCESS_TABLE = "droits-acces"
 ACCESS_FORM = "form-ajout-acces"
 CSRF_REFUSED = "Jeton de sécurité invalide"
+# "Importer les identifiants Pronote" (docs/import-screens.md)
+IMPORT_FORM = "form-import"
+STEP_FORM = "form-etape"
+STEP_TABLE = "rapprochement"
+IDENTIFIERS_TABLE = "identifiants"
+DIRECTORY_TABLE = "annuaire"
+IMPORT_ETAB, IMPORT_MODE, IMPORT_FILE = "Établissement", "Mode d'import", "Fichier"
+IMPORT_MODES = {"complet": "Complet", "partiel": "Partiel"}
+STEP_VALIDATE, STEP_INTERRUPT = "valider", "interrompre"
+STEP_INPUT_LABEL = "Compte ENT pour {ident}"
+#: column headers of the import screens
+COL_IDENT, COL_NOM, COL_PRENOM, COL_BIRTH, COL_STATE, COL_ACCOUNT = (
+    "Identifiant PRONOTE", "Nom", "Prénom", "Date de naissance", "État", "Compte ENT")
+COL_CHILDREN = "Enfants"
+RECOGNISED = "Reconnu"
 
 #: option name -> (screen label, kind). kind: select | text | checkbox | yesno
 SERVICE_FIELDS: dict[str, tuple[str, str]] = {
@@ -134,6 +153,58 @@ class AccessPage:
     etab_uais: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ImportedPair:
+    """One line of "Identifiants importés"."""
+
+    ident: str
+    login: str
+    profile: str
+
+
+@dataclass(frozen=True)
+class DirectoryAccount:
+    """One ENT account of the site's directory ("Parcourir")."""
+
+    login: str
+    profile: str
+    nom: str
+    prenom: str
+    birth_date: datetime.date | None
+    children: tuple[str, ...] = ()
+
+
+@dataclass
+class StepRow:
+    """One person of an import step: what the file says, what the ENT recognised."""
+
+    ident: str
+    recognised: bool
+    login: str
+
+
+@dataclass
+class ImportPage:
+    """An import in progress (a step page) or finished (``step == 0``)."""
+
+    uai: str
+    url: str
+    step: int
+    title: str
+    recognised: int = 0
+    unrecognised: int = 0
+    rows: list[StepRow] = field(default_factory=list)
+    form: Form | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.step == 0
+
+
+class ImportClosedError(SessionExpiredError):
+    """The import the client was driving is no longer in progress: start again."""
+
+
 class KdecoleConsole:
     """Drive one ENT project's admin console as its administrator."""
 
@@ -178,10 +249,15 @@ class KdecoleConsole:
             self._cache_mtime = self.cache.mtime()
             return response
 
-    def post(self, form: Form, what: str) -> str:
-        """Submit a form; return where the console sends the browser next."""
+    def post(self, form: Form, what: str, extra: list[tuple[str, str]] | None = None,
+             files: dict[str, tuple[str, bytes, str]] | None = None) -> str:
+        """Submit a form; return where the console sends the browser next.
+
+        ``extra`` adds fields a browser adds (the submit button pressed);
+        ``files`` makes it a multipart upload.
+        """
         response = request(self.session, self.http, "POST", form.action, what,
-                           data=form.payload(), allow_redirects=False)
+                           data=form.payload() + (extra or []), files=files, allow_redirects=False)
         if response.status_code in (301, 302, 303):
             location = urljoin(form.action, response.headers.get("Location", ""))
             if not location.startswith(self.base) or is_cas_login_url(location):
@@ -304,6 +380,78 @@ class KdecoleConsole:
             raise UnexpectedPageError(f"The access rule {rule.describe()} of {page.uai} has no delete button.")
         self.post(form, f"remove the access {rule.describe()} from service {page.code} of {page.uai}")
 
+    # -- identifiers import ("Importer les identifiants Pronote") ------------
+    def read_identifiers(self, uai: str) -> dict[str, ImportedPair]:
+        """The pairs (ENT account, Identifiant PRONOTE) the site holds now, by identifier."""
+        url = self.url("identifiers_list", uai=uai)
+        doc = self.get(url, f"read the imported identifiers of {uai}")
+        header, rows = table_rows(doc, IDENTIFIERS_TABLE, url)
+        pairs: dict[str, ImportedPair] = {}
+        for row in rows:
+            cells = _cells(header, row, (COL_ACCOUNT, COL_IDENT, COL_PROFILE), f"the identifiers of {uai}")
+            pair = ImportedPair(text_of(cells[COL_IDENT]), text_of(cells[COL_ACCOUNT]), text_of(cells[COL_PROFILE]))
+            pairs[pair.ident] = pair
+        return pairs
+
+    def read_directory(self, uai: str) -> list[DirectoryAccount]:
+        """Every ENT account attached to the site ("Parcourir" without a search)."""
+        url = self.url("directory", uai=uai)
+        doc = self.get(url, f"read the ENT directory of {uai}")
+        header, rows = table_rows(doc, DIRECTORY_TABLE, url)
+        accounts = []
+        for row in rows:
+            cells = _cells(header, row, (COL_ACCOUNT, COL_NOM, COL_PRENOM, COL_BIRTH, COL_PROFILE, COL_CHILDREN),
+                           f"the ENT directory of {uai}")
+            children = text_of(cells[COL_CHILDREN])
+            accounts.append(DirectoryAccount(
+                login=text_of(cells[COL_ACCOUNT]), profile=text_of(cells[COL_PROFILE]), nom=text_of(cells[COL_NOM]),
+                prenom=text_of(cells[COL_PRENOM]), birth_date=_french_date(text_of(cells[COL_BIRTH]), uai),
+                children=tuple(c.strip() for c in children.split(",") if c.strip())))
+        return accounts
+
+    def start_import(self, uai: str, mode: str, filename: str, content: bytes) -> ImportPage:
+        """Upload an identifiers file in ``mode``; return the first step."""
+        url = self.url("identifiers_form", uai=uai)
+        form = read_form(self.get(url, f"open « Importer les identifiants Pronote » for {uai}"), IMPORT_FORM, url)
+        control = form.by_label(IMPORT_ETAB)
+        control.selected = [next((v for v, shown in control.options if shown.endswith(f"({uai})")), uai)]
+        form.choose(IMPORT_MODE, IMPORT_MODES[mode])
+        name = form.by_label(IMPORT_FILE).name
+        location = self.post(form, f"upload the identifiers file of {uai}",
+                             files={name: (filename, content, "application/xml")})
+        return self.read_import(uai, location)
+
+    def read_import(self, uai: str, url: str) -> ImportPage:
+        """Where an import stands: a step page, or the end page."""
+        doc = self.get(url, f"follow the identifiers import of {uai}")
+        here = doc.base_url or url
+        heading = doc.xpath("//*[@id='etape']")
+        if heading:
+            return _step_page(doc, here, uai)
+        if doc.xpath("//table[@id='bilan']"):
+            return ImportPage(uai, here, step=0, title="Import terminé")
+        if doc.xpath(f"//form[@id='{IMPORT_FORM}']"):
+            # The import was closed (interrupted, abandoned, or cut by a server fault).
+            notice = " ".join(text_of(el) for el in doc.xpath("//div[contains(@class, 'flash')]"))
+            raise ImportClosedError(f"The identifiers import of {uai} is no longer in progress"
+                                    + (f": « {notice} »." if notice else "."))
+        raise UnexpectedPageError(f"Could not follow the identifiers import of {uai}: unexpected page {here}.")
+
+    def validate_step(self, page: ImportPage, logins: dict[str, str]) -> ImportPage:
+        """Bind each row of the step to ``logins[ident]`` (absent: nothing), validate, go on."""
+        assert page.form is not None
+        form = copy.deepcopy(page.form)
+        for row in page.rows:
+            form.set_text(STEP_INPUT_LABEL.format(ident=row.ident), logins.get(row.ident, ""))
+        what = f"validate step {page.step}/6 ({page.title}) of the identifiers import of {page.uai}"
+        location = self.post(form, what, extra=[("action", STEP_VALIDATE)])
+        return self.read_import(page.uai, location)
+
+    def interrupt_import(self, page: ImportPage) -> None:
+        """Press "Interrompre": the steps already validated stay saved."""
+        assert page.form is not None
+        self.post(page.form, f"interrupt the identifiers import of {page.uai}", extra=[("action", STEP_INTERRUPT)])
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.session.close()
@@ -417,3 +565,51 @@ def _page_message(doc: lxml.html.HtmlElement | None) -> str:
             text = redact_tickets(text_of(found[0]))
             return text if len(text) < 300 else text[:297] + "..."
     return ""
+
+
+def _cells(header: list[str], row: lxml.html.HtmlElement, needed: tuple[str, ...],
+           what: str) -> dict[str, lxml.html.HtmlElement]:
+    cells = row_cells(header, row)
+    missing = [name for name in needed if name not in cells]
+    if missing:
+        raise UnexpectedPageError(f"The table of {what} has no column « {missing[0]} ».")
+    return cells
+
+
+def _french_date(text: str, uai: str) -> datetime.date | None:
+    """``jj/mm/aaaa`` (or empty) as a date."""
+    if not text:
+        return None
+    try:
+        return datetime.datetime.strptime(text, "%d/%m/%Y").date()
+    except ValueError:
+        raise UnexpectedPageError(f"The ENT directory of {uai} shows a birth date '{text}' not as jj/mm/aaaa.") from None
+
+
+_COUNT = re.compile(r"\d+")
+
+
+def _count(doc: lxml.html.HtmlElement, css_id: str, url: str) -> int:
+    found = doc.xpath("//*[@id=$i]", i=css_id)
+    number = _COUNT.search(text_of(found[0])) if found else None
+    if number is None:
+        raise UnexpectedPageError(f"The import step {url} does not show « {css_id.replace('-', ' ')} ».")
+    return int(number.group())
+
+
+def _step_page(doc: lxml.html.HtmlElement, url: str, uai: str) -> ImportPage:
+    heading = doc.xpath("//*[@id='etape']")[0]
+    step = heading.get("data-etape") or ""
+    if not step.isdigit():
+        raise UnexpectedPageError(f"The import step {url} does not say its number.")
+    title = text_of(heading).partition(":")[2].strip()
+    form = read_form(doc, STEP_FORM, url)
+    header, rows = table_rows(doc, STEP_TABLE, url)
+    out = []
+    for row in rows:
+        cells = _cells(header, row, (COL_IDENT, COL_STATE, COL_ACCOUNT), f"step {step} of the import of {uai}")
+        ident = text_of(cells[COL_IDENT])
+        inputs = cells[COL_ACCOUNT].xpath(".//input")
+        out.append(StepRow(ident, text_of(cells[COL_STATE]) == RECOGNISED, inputs[0].get("value", "") if inputs else ""))
+    return ImportPage(uai, url, int(step), title, _count(doc, "reconnus", url), _count(doc, "non-reconnus", url),
+                      out, form)

@@ -64,3 +64,17 @@ RUN_SUMMARY = {
     "results": {"type": "list", "elements": "str", "default": []},
     "hosts": {"type": "list", "elements": "str"},
 }
+
+ENT_IDENTIFIERS_IMPORT = {
+    **CONSOLE_CONNECTION,
+    "uai": {"type": "str", "required": True},
+    "src": {"type": "path", "required": True},
+    "skip_missing": {"type": "bool", "default": False},
+    "mode": {"type": "str", "default": "auto", "choices": ["auto", "complet", "partiel"]},
+    "manual_matches": {"type": "path"},
+    "assisted": {"type": "bool", "default": True},
+    "max_removed_share": {"type": "float", "default": 0.10},
+    "force": {"type": "bool", "default": False},
+    "report": {"type": "path"},
+    "max_file_size": {"type": "int", "default": 64 * 1024 * 1024},
+}

@@ -9,7 +9,8 @@ version_added: 0.1.0
 description:
   - Reads, for every établissement of the inventory, the step results registered by the roles and the
     failure recorded by the playbook's C(rescue) (variable C(ent_pronote_failure)), and prints in French
-    the counts per status and per ENT project, then each failed établissement with its step and reason.
+    the counts per status and per ENT project, the identifiers imports' totals, then each failed
+    établissement with its step and reason, and each one whose identifiers file is missing (not a failure).
   - Counts and établissement names only; never the name of a person.
   - Fails when an établissement failed, so that the run's exit status says so.
 attributes:
@@ -60,6 +61,14 @@ summary:
       description: One entry per failed établissement, with uai, name, project, step and msg.
       type: list
       elements: dict
+    missing_files:
+      description: Files a step did not find (an identifiers file not exported yet), with uai, name and file.
+      type: list
+      elements: dict
+    identifiers:
+      description: The identifiers imports' outcomes summed over the établissements (see
+        ent.pronote.ent_identifiers_import's RV(ent.pronote.ent_identifiers_import#module:counts)); empty when none ran.
+      type: dict
 msg:
   description: The summary as French text lines.
   returned: always

@@ -14,6 +14,7 @@ SPECS = {
     "ent_service": _specs.ENT_SERVICE,
     "ent_service_access": _specs.ENT_SERVICE_ACCESS,
     "run_summary": _specs.RUN_SUMMARY,
+    "ent_identifiers_import": _specs.ENT_IDENTIFIERS_IMPORT,
 }
 PASSWORD_WORDS = ("password", "passwd", "secret", "token", "pass_phrase", "passphrase", "api_key")
 

@@ -78,7 +78,7 @@ def test_summarise():
 
 def test_summarise_nothing():
     assert rs.summarise([]) == {"total": 0, "counts": {"failed": 0, "changed": 0, "ok": 0, "not_run": 0},
-                                "projects": {}, "failures": []}
+                                "projects": {}, "failures": [], "missing_files": [], "identifiers": {}}
 
 
 statuses = st.sampled_from(["failed", "changed", "ok", "skipped", "not_run"])
@@ -157,3 +157,35 @@ def test_execute_reads_hostvars():
     assert result["msg"][-1] == "  ÉCHEC 0670001M — étape « svc » : refusé"
     only = action.execute({"results": ["svc"], "hosts": ["0671234C"]}, task_vars)
     assert only["summary"]["total"] == 1 and only["summary"]["counts"]["changed"] == 1
+
+
+def test_missing_files_and_identifier_totals():
+    hosts = [
+        {"uai": "0671234C", "project": "mbn", "name": "Collège Jean Moulin", "failure": None,
+         "steps": {"imp": "ok"}, "identifiers": {"ent": 10, "assisted": 5, "unmatched": 1}},
+        {"uai": "0670001M", "project": "mbn", "name": "", "failure": None, "steps": {"imp": "skipped"},
+         "missing": ["/data/0670001M.xml"]},
+        {"uai": "0311234Y", "project": "occitanie", "name": "", "failure": None, "steps": {"imp": "changed"},
+         "identifiers": {"ent": 2, "ambiguous": 3}},
+    ]
+    summary = rs.summarise(hosts)
+    assert summary["identifiers"] == {"ent": 12, "assisted": 5, "kept": 0, "manual": 0, "unmatched": 1,
+                                      "ambiguous": 3, "skipped": 0}
+    assert summary["missing_files"] == [{"uai": "0670001M", "name": "", "file": "/data/0670001M.xml"}]
+    assert summary["counts"]["ok"] == 2  # a missing file is reported, not a failure
+    lines = rs.render(summary)
+    assert "  Identifiants PRONOTE : 12 reconnus par l'ENT, 5 rapprochés par l'assistant, 1 sans compte ENT, " \
+           "3 ambigus" in lines
+    assert lines[-1] == "  NON FAIT 0670001M — fichier d'identifiants absent : /data/0670001M.xml"
+
+
+def test_execute_collects_missing_files_and_counts():
+    action = object.__new__(rs.ActionModule)
+    task_vars = {"groups": {"all": ["0671234C", "0670001M"]}, "hostvars": {
+        "0671234C": {"imp": {"changed": True, "counts": {"total": {"ent": 4, "assisted": 1}}}},
+        "0670001M": {"imp": {"skipped": True, "missing_file": "/f/0670001M.xml", "msg": "x"}},
+    }}
+    result = action.execute({"results": ["imp"], "hosts": None}, task_vars)
+    assert result["summary"]["missing_files"][0]["file"] == "/f/0670001M.xml"
+    assert result["summary"]["identifiers"]["ent"] == 4
+    assert result["failed"] is False
