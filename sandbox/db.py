@@ -160,15 +160,86 @@ MIGRATIONS: tuple[str, ...] = (
         flash_message TEXT
     );
     """,
+    # 2: PRONOTE bases of the établissements, the ENT's identifiers, identifier imports.
+    """
+    CREATE TABLE pronote_accounts (
+        id INTEGER PRIMARY KEY,
+        etab_id INTEGER NOT NULL REFERENCES etabs(id) ON DELETE CASCADE,
+        ident TEXT NOT NULL,
+        category TEXT NOT NULL,
+        nom TEXT NOT NULL,
+        prenom TEXT NOT NULL,
+        birth_date TEXT,
+        postal_code TEXT,
+        classe TEXT,
+        date_sortie TEXT,
+        acces_espace_parents INTEGER,
+        identifiant_cas TEXT,
+        true_user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        kind TEXT NOT NULL,
+        UNIQUE (etab_id, ident)
+    );
+    CREATE INDEX pronote_accounts_etab ON pronote_accounts(etab_id, category, id);
+    CREATE INDEX pronote_accounts_user ON pronote_accounts(true_user_id);
+    CREATE TABLE pronote_children (
+        responsable_id INTEGER NOT NULL REFERENCES pronote_accounts(id) ON DELETE CASCADE,
+        eleve_id INTEGER NOT NULL REFERENCES pronote_accounts(id) ON DELETE CASCADE,
+        PRIMARY KEY (responsable_id, eleve_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX pronote_children_eleve ON pronote_children(eleve_id, responsable_id);
+    CREATE TABLE ent_identifiers (
+        etab_id INTEGER NOT NULL REFERENCES etabs(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        ident TEXT NOT NULL,
+        PRIMARY KEY (etab_id, user_id),
+        UNIQUE (etab_id, ident)
+    ) WITHOUT ROWID;
+    CREATE INDEX ent_identifiers_user ON ent_identifiers(user_id, etab_id);
+    CREATE TABLE imports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        etab_id INTEGER NOT NULL REFERENCES etabs(id) ON DELETE CASCADE,
+        user_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        mode TEXT NOT NULL,
+        status TEXT NOT NULL,
+        current_step INTEGER NOT NULL,
+        filename TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX imports_etab ON imports(etab_id, status);
+    CREATE INDEX imports_user ON imports(user_id);
+    CREATE TABLE import_steps (
+        import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        reconnus INTEGER NOT NULL,
+        lies INTEGER,
+        non_lies INTEGER,
+        PRIMARY KEY (import_id, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE import_rows (
+        import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        ident TEXT NOT NULL,
+        nom TEXT NOT NULL,
+        prenom TEXT NOT NULL,
+        birth_date TEXT,
+        matched_user_id INTEGER,
+        PRIMARY KEY (import_id, step, position)
+    ) WITHOUT ROWID;
+    """,
 )
 
 #: Tables holding seeded data (the region), in dependency order.
 DATA_TABLES: tuple[str, ...] = (
     "projects", "etabs", "users", "user_etabs", "parent_links", "ent_groups", "group_members",
     "admin_sites", "services", "access_rules", "access_rule_etabs", "access_rule_groups",
+    "pronote_accounts", "pronote_children", "ent_identifiers",
 )
-#: Tables holding runtime state (tickets, sessions).
-STATE_TABLES: tuple[str, ...] = ("login_flows", "tgts", "service_tickets", "console_sessions")
+#: Tables holding runtime state (tickets, sessions, identifier imports).
+STATE_TABLES: tuple[str, ...] = ("login_flows", "tgts", "service_tickets", "console_sessions",
+                                 "imports", "import_steps", "import_rows")
 
 
 def connect(path: Path | str) -> sqlite3.Connection:

@@ -11,8 +11,15 @@ internet), it times:
   Python process pool with as many workers as Ansible has forks, cold and
   no-op, on the same freshly seeded region.
 
-It prints seconds per établissement and the ratio of Ansible to the floor.
-Everything runs on loopback; the sandbox is started and stopped here.
+Then the import phase: a region of établissements of realistic size (about
+1,000 pupils, 1,500 responsables and 100 staff each), their identifiers
+files exported, and ``rentree.yml --tags identifiers`` cold and no-op
+against the floor (the same import handler in a process pool), without
+added latency.
+
+It prints seconds per établissement, the ratio of Ansible to the floor, and
+the peak memory (RSS) of the largest controller process. Everything runs on
+loopback; the sandbox is started and stopped here.
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ import json
 import multiprocessing
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -45,10 +53,12 @@ def sandbox(state: Path, *args: str) -> str:
     return proc.stdout
 
 
-def fresh_region(state: Path, etabs: int, latency: int) -> dict:
+def fresh_region(state: Path, etabs: int, latency: int, scale: float = 1.0) -> dict:
     """Stop any sandbox, seed a new region, start, set the latency, write the inventory."""
     subprocess.run([PYTHON, "-m", "sandbox", "stop", "--state-dir", str(state)], cwd=ROOT, capture_output=True)
-    sandbox(state, "seed", "--seed", "1", "--etabs", str(etabs), "--reset")
+    sandbox(state, "seed", "--seed", "1", "--etabs", str(etabs), "--scale", str(scale), "--reset")
+    files = state / "identifiants"
+    sandbox(state, "export", "--all", "--out-dir", str(files))
     sandbox(state, "start", "--detach", "--port", "0")
     if latency:
         sandbox(state, "faults", "--latency-ms", str(latency))
@@ -56,7 +66,7 @@ def fresh_region(state: Path, etabs: int, latency: int) -> dict:
     inventory = state / "inventory"
     sandbox(state, "inventory", "--out", str(inventory))
     (inventory / "group_vars" / "all.yml").write_text(
-        f"ent_admin_password: '{PASSWORD}'\nent_ca_path: '{info['ca']}'\n")
+        f"ent_admin_password: '{PASSWORD}'\nent_ca_path: '{info['ca']}'\nent_identifiers_dir: '{files}'\n")
     groups = {}
     for path in (inventory / "group_vars").glob("ent_*.yml"):
         slug = path.stem[len("ent_"):]
@@ -67,17 +77,25 @@ def fresh_region(state: Path, etabs: int, latency: int) -> dict:
     return {"info": info, "inventory": inventory}
 
 
-def run_ansible(region: dict, cache: Path) -> tuple[float, int]:
+#: runs a command and prints, last, the peak RSS (KiB) of the largest process of its tree
+_PEAK = ("import resource, subprocess, sys; rc = subprocess.call(sys.argv[1:]); "
+         "print('PEAK_RSS_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(rc)")
+
+
+def run_ansible(region: dict, cache: Path, *args: str) -> tuple[float, int, int]:
+    """Elapsed seconds, number of changed tasks, peak RSS in MiB."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ENT_PRONOTE_CACHE_DIR": str(cache),
            "ANSIBLE_NOCOLOR": "1"}
     start = time.perf_counter()
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, "playbooks/rentree.yml", "-i", str(region["inventory"])],
+    proc = subprocess.run([PYTHON, "-c", _PEAK, ANSIBLE_PLAYBOOK, "playbooks/rentree.yml",
+                           "-i", str(region["inventory"]), *args],
                           cwd=ROOT, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
+    peak = int(re.findall(r"^PEAK_RSS_KIB (\d+)$", proc.stdout, re.M)[-1]) // 1024
     stats = RECAP.findall(proc.stdout)
     if proc.returncode or any(int(failed) for _, failed in stats):
         raise SystemExit(f"ansible-playbook failed ({proc.returncode}):\n{proc.stdout[-5000:]}\n{proc.stderr[-3000:]}")
-    return elapsed, sum(int(changed) for changed, _ in stats)
+    return elapsed, sum(int(changed) for changed, _ in stats), peak
 
 
 # --- the floor: the same client, a process pool, no Ansible -------------------
@@ -94,16 +112,9 @@ def _one_etablissement(uai: str) -> bool:
     from ansible_collections.ent.pronote.plugins.action.ent_service import ServiceHandler
     from ansible_collections.ent.pronote.plugins.action.ent_service_access import AccessHandler
     from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
-    from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
-    from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
     from ansible_collections.ent.pronote.plugins.module_utils._specs import ENT_SERVICE, ENT_SERVICE_ACCESS
 
-    hv = _WORKER["vars"][uai]
-    console = _WORKER["consoles"].get(hv["ent_console_url"])
-    if console is None:
-        console = KdecoleConsole(ConsoleSettings(hv["ent_console_url"], hv["ent_admin_login"], PASSWORD,
-                                                 HttpSettings(ca_path=hv["ent_ca_path"])))
-        _WORKER["consoles"][hv["ent_console_url"]] = console
+    console = _console(_WORKER["vars"][uai])
 
     def params(spec: dict, **values) -> dict:
         out = {k: v.get("default") for k, v in spec.items()}
@@ -117,7 +128,34 @@ def _one_etablissement(uai: str) -> bool:
     return service.changed or access.changed
 
 
-def run_floor(region: dict, forks: int, cache: Path) -> tuple[float, int]:
+def _one_import(uai: str) -> bool:
+    from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import read_identifiers
+    from ansible_collections.ent.pronote.plugins.module_utils._import import ImportHandler, import_mode
+
+    hv = _WORKER["vars"][uai]
+    console = _console(hv)
+    src = Path(hv["ent_identifiers_dir"]) / f"{uai}.xml"
+    content = src.read_bytes()
+    file = read_identifiers(content, name=str(src))
+    handler = ImportHandler(console, uai, file, content, src.name, import_mode("auto", file))
+    return ensure(handler, False).changed
+
+
+def _console(hv: dict):
+    from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
+    from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
+
+    console = _WORKER["consoles"].get(hv["ent_console_url"])
+    if console is None:
+        console = KdecoleConsole(ConsoleSettings(hv["ent_console_url"], hv["ent_admin_login"], PASSWORD,
+                                                 HttpSettings(ca_path=hv["ent_ca_path"])))
+        _WORKER["consoles"][hv["ent_console_url"]] = console
+    return console
+
+
+def run_floor(region: dict, forks: int, cache: Path, work=None) -> tuple[float, int, int]:
+    """Elapsed seconds, number of établissements changed, peak RSS in MiB of a worker."""
     import yaml
 
     inventory = region["inventory"]
@@ -130,9 +168,16 @@ def run_floor(region: dict, forks: int, cache: Path) -> tuple[float, int]:
             hosts_vars[uai] = gv
     ctx = multiprocessing.get_context("fork")
     start = time.perf_counter()
+    _WORKER["work"] = work or _one_etablissement
     with ctx.Pool(forks, initializer=_init_worker, initargs=(hosts_vars, str(cache))) as pool:
-        changed = sum(pool.map(_one_etablissement, sorted(hosts_vars), chunksize=1))
-    return time.perf_counter() - start, changed
+        done = pool.map(_measured, sorted(hosts_vars), chunksize=1)
+    elapsed = time.perf_counter() - start
+    return elapsed, sum(changed for changed, _ in done), max(rss for _, rss in done) // 1024
+
+
+def _measured(uai: str) -> tuple[bool, int]:
+    """The work for one établissement, and the worker's peak RSS (KiB) so far."""
+    return _WORKER["work"](uai), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def forks_of_ansible_cfg() -> int:
@@ -141,38 +186,56 @@ def forks_of_ansible_cfg() -> int:
     return cfg.getint("defaults", "forks", fallback=5)
 
 
+def compare(title: str, region_of, forks: int, tmp: Path, rows: list, ansible_args: tuple[str, ...] = (),
+            work=None) -> None:
+    """Ansible cold then no-op, the floor cold then no-op, each on a fresh region."""
+    print(f"-- {title}, {forks} forks", flush=True)
+    region = region_of()
+    a_cold = run_ansible(region, tmp / "cache-a", *ansible_args)
+    a_noop = run_ansible(region, tmp / "cache-a", *ansible_args)
+    print(f"   ansible cold {a_cold[0]:.1f} s, no-op {a_noop[0]:.1f} s (changed: {a_noop[1]}), "
+          f"peak RSS {max(a_cold[2], a_noop[2])} MiB", flush=True)
+    region = region_of()
+    f_cold = run_floor(region, forks, tmp / "cache-f", work)
+    f_noop = run_floor(region, forks, tmp / "cache-f", work)
+    print(f"   floor   cold {f_cold[0]:.1f} s, no-op {f_noop[0]:.1f} s (changed: {f_noop[1]}), "
+          f"peak RSS {max(f_cold[2], f_noop[2])} MiB", flush=True)
+    rows.append((title, "cold", a_cold[0], f_cold[0], a_cold[2]))
+    rows.append((title, "no-op", a_noop[0], f_noop[0], a_noop[2]))
+    if a_noop[1] or f_noop[1]:
+        print("   WARNING: the no-op run changed something", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--etabs", type=int, default=int(os.environ.get("BENCH_ETABS", 200)))
     parser.add_argument("--latency", type=int, nargs="*", default=[0, 50], help="added latency per request, ms")
+    parser.add_argument("--import-scale", type=float, default=float(os.environ.get("BENCH_IMPORT_SCALE", 33)),
+                        help="size of the établissements of the import phase (33: ~1,000 pupils each)")
+    parser.add_argument("--phase", choices=["all", "service", "import"], default="all")
     args = parser.parse_args()
     forks = forks_of_ansible_cfg()
-    rows = []
+    rows: list = []
+    n = args.etabs
     with tempfile.TemporaryDirectory(prefix="ent-pronote-bench-") as tmp:
         state = Path(tmp) / "sandbox"
         try:
-            for latency in args.latency:
-                print(f"-- {args.etabs} établissements, +{latency} ms per request, {forks} forks", flush=True)
-                region = fresh_region(state, args.etabs, latency)
-                a_cold = run_ansible(region, Path(tmp) / "cache-a")
-                a_noop = run_ansible(region, Path(tmp) / "cache-a")
-                print(f"   ansible cold {a_cold[0]:.1f} s, no-op {a_noop[0]:.1f} s (changed: {a_noop[1]})", flush=True)
-                region = fresh_region(state, args.etabs, latency)
-                f_cold = run_floor(region, forks, Path(tmp) / "cache-f")
-                f_noop = run_floor(region, forks, Path(tmp) / "cache-f")
-                print(f"   floor   cold {f_cold[0]:.1f} s, no-op {f_noop[0]:.1f} s (changed: {f_noop[1]})", flush=True)
-                rows.append((latency, "cold", a_cold[0], f_cold[0]))
-                rows.append((latency, "no-op", a_noop[0], f_noop[0]))
-                if a_noop[1] or f_noop[1]:
-                    print("   WARNING: the no-op run changed something", flush=True)
+            if args.phase in ("all", "service"):
+                for latency in args.latency:
+                    compare(f"service, +{latency} ms", lambda latency=latency: fresh_region(state, n, latency),
+                            forks, Path(tmp), rows, ("--tags", "service"))
+            if args.phase in ("all", "import"):
+                compare(f"import x{args.import_scale:g}", lambda: fresh_region(state, n, 0, args.import_scale),
+                        forks, Path(tmp), rows, ("--tags", "identifiers"), _one_import)
         finally:
             subprocess.run([PYTHON, "-m", "sandbox", "stop", "--state-dir", str(state)], cwd=ROOT,
                            capture_output=True)
-    n = args.etabs
     print()
-    print(f"{'latency':>8} {'run':>6} {'ansible s':>10} {'s/etab':>7} {'floor s':>8} {'s/etab':>7} {'ratio':>6}")
-    for latency, kind, a, f in rows:
-        print(f"{latency:>6}ms {kind:>6} {a:>10.1f} {a / n:>7.3f} {f:>8.1f} {f / n:>7.3f} {a / f:>6.2f}")
+    print(f"{n} établissements, {forks} forks")
+    print(f"{'phase':>16} {'run':>6} {'ansible s':>10} {'s/etab':>7} {'floor s':>8} {'s/etab':>7} {'ratio':>6}"
+          f" {'peak MiB':>9}")
+    for title, kind, a, f, peak in rows:
+        print(f"{title:>16} {kind:>6} {a:>10.1f} {a / n:>7.3f} {f:>8.1f} {f / n:>7.3f} {a / f:>6.2f} {peak:>9}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ansible_collections.ent.pronote.plugins.action.ent_service_access import AccessHandler, access_result
 from ansible_collections.ent.pronote.plugins.module_utils import _service as svc
 from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
 from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, ValidationError
@@ -104,5 +105,15 @@ class ActionModule(EntAction):
                                   "It must match the PRONOTE server's version."]
         if outcome.retried:
             result["retries"] = len(outcome.retried)
-        result.update(self.diff(before.fields, after_fields, f"PRONOTE service of {uai}"))
+        diff_before, diff_after = before.fields, after_fields
+        if params.get("access") and handler.present:
+            # The population rules in the same task: one task per établissement instead of two.
+            access_params = {**params["access"], "code": code, "label": params["label"]}
+            access = access_result(ensure(AccessHandler(handler.console, uai, access_params, self.check_mode),
+                                          self.check_mode, attempts=params["retries"] + 1))
+            result["changed"] = result["changed"] or access["changed"]
+            diff_before = {"service": before.fields or {}, "access": access.pop("_before")}
+            diff_after = {"service": after_fields or {}, "access": access["rules"]}
+            result["access"] = access
+        result.update(self.diff(diff_before, diff_after, f"PRONOTE service of {uai}"))
         return result

@@ -84,14 +84,20 @@ class ActionModule(EntAction):
         uai = normalise_uai(params["uai"])
         handler = AccessHandler(self.console(params), uai, params, self.check_mode)
         outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
-        before = [r.as_dict() for r in outcome.before.rules]
-        after = [r.as_dict() for r in outcome.after.rules]
-        to_add, to_remove = outcome.plan or ([], [])
-        result: dict[str, Any] = {
-            "changed": outcome.changed, "uai": uai, "code": outcome.after.code or outcome.before.code,
-            "rules": after, "added": len(to_add), "removed": len(to_remove),
-        }
-        if outcome.retried:
-            result["retries"] = len(outcome.retried)
-        result.update(self.diff({"rules": before}, {"rules": after}, f"population access of {uai}"))
+        result = {"uai": uai, **access_result(outcome)}
+        result.update(self.diff({"rules": result.pop("_before")}, {"rules": result["rules"]},
+                                f"population access of {uai}"))
         return result
+
+
+def access_result(outcome: Any) -> dict[str, Any]:
+    """The result keys of an access outcome (``_before``: the rules before, for the diff)."""
+    to_add, to_remove = outcome.plan or ([], [])
+    result: dict[str, Any] = {
+        "changed": outcome.changed, "code": outcome.after.code or outcome.before.code,
+        "rules": [r.as_dict() for r in outcome.after.rules], "added": len(to_add), "removed": len(to_remove),
+        "_before": [r.as_dict() for r in outcome.before.rules],
+    }
+    if outcome.retried:
+        result["retries"] = len(outcome.retried)
+    return result

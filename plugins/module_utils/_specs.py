@@ -49,16 +49,24 @@ _RULE = {
     "discipline": {"type": "str"},
 }
 
+ENT_SERVICE_ACCESS_RULES = {
+    "profiles": {"type": "list", "elements": "str", "choices": list(PROFILES)},
+    "rules": {"type": "list", "elements": "dict", "options": _RULE},
+    "exclusive": {"type": "bool", "default": False},
+}
+
 ENT_SERVICE_ACCESS = {
     **CONSOLE_CONNECTION,
     "uai": {"type": "str", "required": True},
     "code": {"type": "str"},
     "label": {"type": "str", "default": DEFAULT_LABEL},
-    "profiles": {"type": "list", "elements": "str", "choices": list(PROFILES)},
-    "rules": {"type": "list", "elements": "dict", "options": _RULE},
-    "exclusive": {"type": "bool", "default": False},
+    **ENT_SERVICE_ACCESS_RULES,
 }
 ENT_SERVICE_ACCESS_REQUIRED_ONE_OF = [["profiles", "rules"]]
+
+#: ent_service's option ``access``: the population rules, in the same task
+ENT_SERVICE["access"] = {"type": "dict", "options": ENT_SERVICE_ACCESS_RULES,
+                         "required_one_of": ENT_SERVICE_ACCESS_REQUIRED_ONE_OF}
 
 RUN_SUMMARY = {
     "results": {"type": "list", "elements": "str", "default": []},

@@ -64,8 +64,8 @@ options:
     default: auto
   manual_matches:
     description:
-      - A CSV file (C(;) or C(,), UTF-8, a header line) with the columns C(identifiant_pronote) and C(compte_ent):
-        the matches a person decided. Other columns are ignored, rows with an empty C(compte_ent) too, so the
+      - The matches a person decided, as a CSV file (C(;) or C(,), UTF-8, a header line) with the columns
+        C(identifiant_pronote) and C(compte_ent). Other columns are ignored, rows with an empty C(compte_ent) too, so the
         C(.correspondances.csv) file written next to O(report) can be filled in and given back as it is.
       - Each account must exist in the établissement's directory with the profile of the person's category.
     type: path

@@ -86,6 +86,61 @@ options:
     description: Accept the settings that break sign-on (see the description).
     type: bool
     default: false
+  access:
+    description:
+      - The I(Accès population) rules of the service, managed in the same task as ent.pronote.ent_service_access
+        manages them (same options). One task per établissement instead of two is what keeps a region's run fast.
+      - Ignored when O(state=absent) (the ENT deletes the rules with the service).
+    type: dict
+    suboptions:
+      profiles:
+        description: Profiles given I(Accès au service) on the I(Établissement(s) du site courant). A short form of O(access.rules).
+        type: list
+        elements: str
+        choices: [Elève, Parent, Enseignant, Personnel, Maître de stage, Inspecteur]
+      rules:
+        description: Rules in full.
+        type: list
+        elements: dict
+        suboptions:
+          profile:
+            description: I(Profil).
+            type: str
+            required: true
+            choices: [Elève, Parent, Enseignant, Personnel, Maître de stage, Inspecteur]
+          target:
+            description:
+              - I(Cible). C(site) is I(Établissement(s) du site courant), C(establishments) I(Liste personnalisée
+                d'établissements), C(groups) I(Liste de groupes), C(ent) I(Tout l'ENT).
+            type: str
+            choices: [site, establishments, groups, ent]
+            default: site
+          establishments:
+            description: UAIs of the établissements, for O(access.rules[].target=establishments).
+            type: list
+            elements: str
+          groups:
+            description: Names of the groups, for O(access.rules[].target=groups).
+            type: list
+            elements: str
+          role:
+            description: I(Rôle).
+            type: str
+            choices: [Accès au service, Administration du service]
+            default: Accès au service
+          subject:
+            description: I(Matière enseignée), as the console lists it.
+            type: str
+          function:
+            description: I(Fonction), as the console lists it.
+            type: str
+          discipline:
+            description: I(Discipline de poste), as the console lists it.
+            type: str
+      exclusive:
+        description: Remove the rules of the service that are not declared.
+        type: bool
+        default: false
 author:
   - ENT PRONOTE ops
 """
@@ -100,10 +155,12 @@ EXAMPLES = r"""
       admin_login: "{{ ent_admin_login }}"
       admin_password: "{{ ent_admin_password }}"
   tasks:
-    - name: Service PRONOTE with SSO, bloc version 2024
+    - name: Service PRONOTE with SSO, bloc version 2024, seen by pupils, parents, teachers and staff
       ent.pronote.ent_service:
         uai: "{{ inventory_hostname }}"
         block_version: PRONOTE 2024
+        access:
+          profiles: [Elève, Parent, Enseignant, Personnel]
       register: service
 
     - name: Remove the PRONOTE service of a closed établissement
@@ -135,4 +192,9 @@ retries:
   description: How many attempts failed transiently before the run succeeded.
   returned: when retried
   type: int
+access:
+  description: When O(access) is set, the population rules after the run (predicted in check mode), as
+    ent.pronote.ent_service_access returns them (C(rules), C(added), C(removed), C(changed)).
+  returned: when O(access) is set and O(state=present)
+  type: dict
 """

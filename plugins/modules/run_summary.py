@@ -39,7 +39,7 @@ EXAMPLES = r"""
   tasks:
     - name: Print the summary
       ent.pronote.run_summary:
-        results: [ent_pronote_service_result, ent_pronote_access_result]
+        results: [ent_pronote_service_result, ent_pronote_identifiers_result]
 """
 
 RETURN = r"""

@@ -100,7 +100,10 @@ def start_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Sandbox:
     info = json.loads((state_dir / "sandbox.json").read_text())
     inventory = state_dir / "inventory"
     sandbox_cli(state_dir, "inventory", "--out", str(inventory))
-    all_vars = {"ent_admin_password": ADMIN_PASSWORD, "ent_ca_path": info["ca"]}
+    # what each school's PRONOTE exported at the rentrée, where the inventory says
+    sandbox_cli(state_dir, "export", "--all", "--out-dir", str(state_dir / "identifiants"))
+    all_vars = {"ent_admin_password": ADMIN_PASSWORD, "ent_ca_path": info["ca"],
+                "ent_identifiers_dir": str(state_dir / "identifiants")}
     group_vars = inventory / "group_vars"
     for path in group_vars.glob("ent_*.yml"):
         slug = path.stem[len("ent_"):]

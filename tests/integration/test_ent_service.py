@@ -182,3 +182,25 @@ def test_converges_under_server_errors_and_session_expiry(sandbox: Sandbox, work
         assert sum(1 for row in services.values() if row["Type SSO"] == "SSO Pronote avec CAS") == 1, services
         assert calm.result(uai, 0)["changed"] is False, calm.result(uai, 0)
         assert calm.result(uai, 1)["changed"] is False, calm.result(uai, 1)
+
+
+def test_service_with_its_access_in_one_task(sandbox: Sandbox, work: Path) -> None:
+    uai = first_host(sandbox, 2)
+    run_tasks(sandbox, work, [ABSENT], hosts=uai)
+    task = {"ent.pronote.ent_service": {"uai": "{{ inventory_hostname }}", "block_version": "PRONOTE 2024",
+                                        "access": {"profiles": ["Elève", "Parent"], "exclusive": True}}}
+    before = sandbox.snapshot()
+    check = run_tasks(sandbox, work, [task], hosts=uai, check=True, diff=True).result(uai)
+    assert check["changed"] is True and check["access"]["added"] == 2, check
+    assert check["diff"]["after"]["access"] == check["access"]["rules"]
+    assert sandbox.snapshot() == before
+
+    real = run_tasks(sandbox, work, [task], hosts=uai).result(uai)
+    assert real["changed"] is True and real["code"], real
+    assert {r["profile"] for r in real["access"]["rules"]} == {"Elève", "Parent"}
+    again = run_tasks(sandbox, work, [task], hosts=uai).result(uai)
+    assert again["changed"] is False and again["access"]["changed"] is False, again
+    # only the rules changed: still one task, reported changed
+    task["ent.pronote.ent_service"]["access"]["profiles"] = ["Elève"]
+    pruned = run_tasks(sandbox, work, [task], hosts=uai).result(uai)
+    assert pruned["changed"] is True and pruned["access"]["removed"] == 1, pruned

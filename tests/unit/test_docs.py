@@ -159,7 +159,8 @@ def connection_modules() -> list[str]:
 
 def test_runtime_action_group_lists_the_console_modules():
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text(encoding="utf-8"))
-    assert sorted(runtime["action_groups"]["ent"]) == connection_modules() == ["ent_service", "ent_service_access"]
+    assert sorted(runtime["action_groups"]["ent"]) == connection_modules() == [
+        "ent_identifiers_import", "ent_service", "ent_service_access"]
     assert len(runtime["action_groups"]["ent"]) == len(set(runtime["action_groups"]["ent"]))
 
 

@@ -1,0 +1,138 @@
+"""_kdecole's import screens (docs/import-screens.md) on hand-written pages, and the import's local files."""
+from __future__ import annotations
+
+import datetime
+import os
+import stat
+
+import pytest
+
+from ansible_collections.ent.pronote.plugins.module_utils import _import as imp
+from ansible_collections.ent.pronote.plugins.module_utils import _kdecole as kd
+from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._html import parse, read_form
+
+from .fakes import BASE, UAI
+
+STEP_URL = BASE + f"etab/{UAI}/admin/identifiants/import/7/etape/2"
+
+STEP = """<html><body>
+<p class="fil-ariane">Vous êtes ici : Administration > Importer les identifiants Pronote > Étape 2/6</p>
+<h2 id="etape" data-etape="2">Étape 2/6 : Élèves</h2>
+<p id="reconnus">1 reconnus</p><p id="non-reconnus">2 non reconnus</p>
+<form id="form-etape" method="post" action="">
+ <input type="hidden" name="csrf_token" value="tok">
+ <table id="rapprochement">
+  <thead><tr><th>Identifiant PRONOTE</th><th>Nom</th><th>Prénom</th><th>Date de naissance</th><th>État</th>
+   <th>Compte ENT</th></tr></thead>
+  <tbody>
+   <tr><td>AAAAAAAAAAAAAAA1</td><td>MARTIN</td><td>Léa</td><td>03/04/2012</td><td>Reconnu</td>
+    <td><label for="c1" class="invisible">Compte ENT pour AAAAAAAAAAAAAAA1</label>
+        <input type="text" id="c1" name="compte_1" value="lea.martin"></td></tr>
+   <tr><td>AAAAAAAAAAAAAAA2</td><td>Dupont</td><td>Hélène</td><td></td><td>Non reconnu</td>
+    <td><label for="c2" class="invisible">Compte ENT pour AAAAAAAAAAAAAAA2</label>
+        <input type="text" id="c2" name="compte_2" value=""> <a href="../../../annuaire?q=Dupont">Parcourir</a></td></tr>
+   <tr><td>AAAAAAAAAAAAAAA3</td><td>Kœnig</td><td>Zoé</td><td>01/01/2012</td><td>Non reconnu</td>
+    <td><label for="c3" class="invisible">Compte ENT pour AAAAAAAAAAAAAAA3</label>
+        <input type="text" id="c3" name="compte_3" value=""></td></tr>
+  </tbody>
+ </table>
+ <button type="submit" name="action" value="valider">Valider et passer à l'étape suivante</button>
+ <button type="submit" name="action" value="interrompre">Interrompre</button>
+</form></body></html>"""
+
+
+def test_step_page_is_read_by_its_labels_and_counts():
+    page = kd._step_page(parse(STEP, STEP_URL), STEP_URL, UAI)
+    assert (page.step, page.title, page.recognised, page.unrecognised) == (2, "Élèves", 1, 2)
+    assert [(r.ident, r.recognised, r.login) for r in page.rows] == [
+        ("AAAAAAAAAAAAAAA1", True, "lea.martin"), ("AAAAAAAAAAAAAAA2", False, ""), ("AAAAAAAAAAAAAAA3", False, "")]
+    assert not page.finished
+
+
+def test_validating_a_step_fills_every_row_and_empties_the_refused():
+    page = kd._step_page(parse(STEP, STEP_URL), STEP_URL, UAI)
+    form = page.form
+    logins = {"AAAAAAAAAAAAAAA2": "helene.dupont", "AAAAAAAAAAAAAAA3": "zoe.koenig"}
+    for row in page.rows:
+        form.set_text(kd.STEP_INPUT_LABEL.format(ident=row.ident), logins.get(row.ident, ""))
+    sent = dict(form.payload())
+    # the ENT's reconnu not in the decided pairs is emptied: the product validates only what it accepts
+    assert sent == {"csrf_token": "tok", "compte_1": "", "compte_2": "helene.dupont", "compte_3": "zoe.koenig"}
+
+
+@pytest.mark.parametrize("html, message", [
+    (STEP.replace('data-etape="2"', ""), "does not say its number"),
+    (STEP.replace('<p id="reconnus">1 reconnus</p>', ""), "reconnus"),
+    (STEP.replace("<th>État</th>", "<th>Statut</th>"), "État"),
+])
+def test_a_step_page_that_does_not_follow_the_contract_is_an_error(html, message):
+    with pytest.raises(UnexpectedPageError, match=message):
+        kd._step_page(parse(html, STEP_URL), STEP_URL, UAI)
+
+
+def test_import_form_has_a_file_control_that_is_not_posted_as_a_field():
+    html = """<form id="form-import" method="post" enctype="multipart/form-data" action="">
+      <input type="hidden" name="csrf_token" value="t">
+      <label for="e">Établissement</label><select id="e" name="uai">
+        <option value="0671234C" selected>Collège Jean Moulin (0671234C)</option>
+        <option value="0670001M">Lycée Kléber (0670001M)</option></select>
+      <fieldset><legend>Mode d'import</legend>
+        <input type="radio" id="m1" name="mode" value="complet"><label for="m1">Complet</label>
+        <input type="radio" id="m2" name="mode" value="partiel"><label for="m2">Partiel</label></fieldset>
+      <label for="f">Fichier</label><input type="file" id="f" name="fichier">
+      <button type="submit">Importer</button></form>"""
+    form = read_form(parse(html, BASE), kd.IMPORT_FORM, BASE)
+    form.choose(kd.IMPORT_MODE, kd.IMPORT_MODES["partiel"])
+    assert form.by_label(kd.IMPORT_FILE).name == "fichier"
+    assert dict(form.payload()) == {"csrf_token": "t", "uai": "0671234C", "mode": "partiel"}
+
+
+def test_french_dates_of_the_directory():
+    assert kd._french_date("03/04/2012", UAI) == datetime.date(2012, 4, 3)
+    assert kd._french_date("", UAI) is None
+    with pytest.raises(UnexpectedPageError, match="jj/mm/aaaa"):
+        kd._french_date("2012-04-03", UAI)
+
+
+# --- manual matches and the report ------------------------------------------------
+def test_manual_matches_accept_the_report_template_filled_in(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("\ufeffidentifiant_pronote;compte_ent;nom;prenom\r\n"
+                    "aaaaaaaaaaaaaaa1;lea.martin;MARTIN;Léa\r\n"
+                    "AAAAAAAAAAAAAAA2;;Dupont;Hélène\r\n", encoding="utf-8")
+    assert imp.read_manual_matches(str(path)) == {"AAAAAAAAAAAAAAA1": "lea.martin"}
+
+
+def test_manual_matches_with_commas(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("Identifiant_PRONOTE,Compte_ENT\nAAAAAAAAAAAAAAA1,lea.martin\n", encoding="utf-8")
+    assert imp.read_manual_matches(str(path)) == {"AAAAAAAAAAAAAAA1": "lea.martin"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("nom;compte_ent\nx;y\n", "no column identifiant_pronote on its line 1"),
+    ("identifiant_pronote;compte_ent\nSHORT;lea\n", "line 2: 'SHORT' is not an Identifiant PRONOTE"),
+    ("identifiant_pronote;compte_ent\nAAAAAAAAAAAAAAA1;a\nAAAAAAAAAAAAAAA1;b\n", "line 3: AAAAAAAAAAAAAAA1 is given two"),
+    ("", "no column"),
+])
+def test_bad_manual_matches_are_refused_naming_the_line(tmp_path, text, message):
+    path = tmp_path / "m.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationError, match=message):
+        imp.read_manual_matches(str(path))
+
+
+def test_missing_manual_matches_file(tmp_path):
+    with pytest.raises(ValidationError, match="Cannot read the manual matches file"):
+        imp.read_manual_matches(str(tmp_path / "absent.csv"))
+
+
+def test_report_files_are_private_even_when_they_existed(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    imp._write_csv(str(path), ["a"], [["é"]])
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert path.read_bytes() == "\ufeffa\r\né\r\n".encode()
+    assert imp._todo_path(str(path)) == str(tmp_path / "r.correspondances.csv")
