@@ -8,6 +8,7 @@ from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from sandbox import cas, console, control, db, refdata
+from sandbox import console_identifiants  # noqa: F401 - registers the identifiers views on console.bp
 from sandbox.runtime import Runtime
 from sandbox.security import DEMO_PASSWORD
 from sandbox.state import StateDir, control_token
@@ -26,8 +27,14 @@ def _faultable() -> bool:
     return request.blueprint in ("cas", "console")
 
 
+#: Views that refuse an over-large upload themselves (see sandbox.server).
+_UPLOAD_ENDPOINTS = ("console.identifiants_form",)
+
+
 def _before() -> Response | None:
     g.fault_after = False
+    if console.body_too_large() and request.endpoint not in _UPLOAD_ENDPOINTS:
+        return page(413, "Requête trop volumineuse.")
     if not _faultable():
         return None
     rt = runtime()

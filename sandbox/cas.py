@@ -12,8 +12,9 @@ cookie ``CASTGC`` (path ``/<slug>/cas/``, Secure, HttpOnly) lasts
 
 Released attributes come from :data:`ATTRIBUTE_PROVIDERS`; the base provider
 releases ``uid``, ``ENTPersonProfils``, ``ENTPersonStructRattach`` (one value
-per UAI), ``nom`` and ``prenom``. A later provider adds ``idPronote`` for the
-établissement of the service URL: append a function to that list.
+per UAI), ``nom`` and ``prenom``; :func:`pronote_id_attributes` adds
+``idPronote``, the account's Identifiant PRONOTE-ENT in the établissement of
+the service URL (docs/import-screens.md, "CAS: idPronote").
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, g, make_response, redirect, render_template, request
 
-from sandbox import db
+from sandbox import db, refdata
 from sandbox.projects import register_project_prefix
 from sandbox.security import token, verify_password
 from sandbox.web import get_db, now, page, runtime
@@ -181,8 +182,56 @@ def base_attributes(conn: sqlite3.Connection, user: sqlite3.Row, _service: str) 
     return attributes
 
 
-#: Attribute providers, called in order; extend for ``idPronote`` (later issue).
-ATTRIBUTE_PROVIDERS: list[AttributeProvider] = [base_attributes]
+def _lower_origin(url: str) -> str:
+    """``url`` with its scheme and host in lower case (the rest as is)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    return urlunsplit(SplitResult(parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query,
+                                  parts.fragment))
+
+
+def etab_of_service(conn: sqlite3.Connection, project_id: int, service: str) -> int | None:
+    """The établissement a service URL belongs to, or None.
+
+    The site whose PRONOTE service ("SSO Pronote avec CAS") has a URL the
+    service URL starts with (the longest such URL wins); failing that, the
+    site of the project whose UAI appears first in the URL (case-insensitive).
+    """
+    target = _lower_origin(service)
+    best: tuple[int, int] | None = None
+    for etab_id, url in conn.execute(
+            "SELECT s.etab_id, s.url FROM services s JOIN etabs e ON e.id = s.etab_id"
+            " WHERE e.project_id = ? AND s.sso_type = ? AND s.url != '' ORDER BY s.etab_id, s.id",
+            (project_id, refdata.SSO_PRONOTE)):
+        prefix = _lower_origin(url)
+        if target.startswith(prefix) and (best is None or len(prefix) > best[0]):
+            best = (len(prefix), etab_id)
+    if best is not None:
+        return best[1]
+    upper = service.upper()
+    found = [(upper.find(uai), etab_id) for etab_id, uai in conn.execute(
+        "SELECT id, uai FROM etabs WHERE project_id = ? ORDER BY id", (project_id,)) if uai in upper]
+    return min(found)[1] if found else None
+
+
+def pronote_id_attributes(conn: sqlite3.Connection, user: sqlite3.Row, service: str) -> list[tuple[str, str]]:
+    """``idPronote``: the account's identifier in the établissement of ``service``
+    (none when it has none there); for a URL of no établissement, every
+    identifier the account holds in the project (one value each)."""
+    etab_id = etab_of_service(conn, user["project_id"], service)
+    if etab_id is not None:
+        row = conn.execute("SELECT ident FROM ent_identifiers WHERE etab_id = ? AND user_id = ?",
+                           (etab_id, user["id"])).fetchone()
+        return [("idPronote", row[0])] if row else []
+    return [("idPronote", r[0]) for r in conn.execute(
+        "SELECT i.ident FROM ent_identifiers i JOIN etabs e ON e.id = i.etab_id"
+        " WHERE i.user_id = ? AND e.project_id = ? ORDER BY e.uai", (user["id"], user["project_id"]))]
+
+
+#: Attribute providers, called in order.
+ATTRIBUTE_PROVIDERS: list[AttributeProvider] = [base_attributes, pronote_id_attributes]
 
 
 def released_attributes(conn: sqlite3.Connection, validation: Validation) -> list[tuple[str, str]]:

@@ -1,8 +1,8 @@
 """Command line: ``python -m sandbox <command>``.
 
 Commands: start, stop, status, seed, inventory, load-directory, faults,
-expire-sessions. Exit codes: 0 success, 1 failure, 2 invalid input,
-3 (status) not running.
+expire-sessions, export, truth, add-pronote-accounts. Exit codes: 0 success,
+1 failure, 2 invalid input, 3 (status) not running.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from sandbox import db, server
+from sandbox import db, pronote, server
 from sandbox.directory import DirectoryError, load_file
 from sandbox.inventory import write_inventory
 from sandbox.seed import DEFAULT_ETABS, DEFAULT_PROJECTS, DEFAULT_SEED, SeedError, SeedOptions, seed_database
@@ -60,8 +60,27 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--session-expiry-rate", type=float)
     p.add_argument("--error-phase", choices=["before", "after"])
     p.add_argument("--fault-seed", type=int)
+    p.add_argument("--import-abort-step", type=int, choices=range(0, 7), metavar="0-6",
+                   help="la prochaine validation de cette étape d'import enregistre la moitié des paires,"
+                        " puis répond 500 (une fois)")
     p.add_argument("--reset", action="store_true", help="remettre toutes les pannes à zéro")
     command("expire-sessions", "terminer maintenant toutes les sessions console et tous les TGC")
+
+    p = command("export", "écrire le fichier d'identifiants PRONOTE d'un établissement (comme le client PRONOTE)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--uai", help="l'établissement")
+    target.add_argument("--all", action="store_true", help="tous les établissements (avec --out-dir)")
+    p.add_argument("--sans-identifiant-cas", action="store_true",
+                   help="« Uniquement les utilisateurs sans identifiants CAS »")
+    p.add_argument("--out", type=Path, help="fichier à écrire (défaut : sortie standard)")
+    p.add_argument("--out-dir", type=Path, help="répertoire où écrire <UAI>.xml (avec --all)")
+
+    p = command("truth", "vérité terrain d'une base PRONOTE (JSON) : login ENT et nature de chaque identifiant")
+    p.add_argument("--uai", required=True)
+
+    p = command("add-pronote-accounts", "ajouter des élèves (et un responsable chacun) dans l'ENT et PRONOTE")
+    p.add_argument("--uai", required=True)
+    p.add_argument("--count", type=int, required=True)
     return parser
 
 
@@ -180,7 +199,7 @@ def cmd_faults(args: argparse.Namespace, sd: StateDir) -> int:
     body: dict[str, object] = {}
     if args.reset:
         body["reset"] = True
-    for key in ("error_rate", "latency_ms", "session_expiry_rate", "error_phase", "fault_seed"):
+    for key in ("error_rate", "latency_ms", "session_expiry_rate", "error_phase", "fault_seed", "import_abort_step"):
         value = getattr(args, key)
         if value is not None:
             body[key] = value
@@ -201,9 +220,85 @@ def cmd_expire_sessions(_args: argparse.Namespace, sd: StateDir) -> int:
     return 0 if status == 200 else 1
 
 
+def _seeded_conn(sd: StateDir) -> db.sqlite3.Connection | None:
+    db.migrate(sd.db)
+    conn = db.connect(sd.db)
+    if not db.is_seeded(conn):
+        conn.close()
+        _err("la base est vide : lancez d'abord python -m sandbox seed")
+        return None
+    return conn
+
+
+def cmd_export(args: argparse.Namespace, sd: StateDir) -> int:
+    if args.all and not args.out_dir:
+        _err("--all demande --out-dir")
+        return 2
+    if args.uai and args.out_dir:
+        _err("--out-dir va avec --all ; pour un établissement, utilisez --out")
+        return 2
+    conn = _seeded_conn(sd)
+    if conn is None:
+        return 1
+    try:
+        if args.all:
+            args.out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for uai in pronote.all_uais(conn):
+                path = args.out_dir / f"{uai}.xml"
+                size = pronote.write_export(conn, uai, path, args.sans_identifiant_cas)
+                print(f"{path} ({size} octets)")
+            return 0
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            size = pronote.write_export(conn, args.uai, args.out, args.sans_identifiant_cas)
+            print(f"{args.out} ({size} octets)")
+        else:
+            sys.stdout.buffer.write(pronote.render_export(conn, args.uai, args.sans_identifiant_cas))
+            sys.stdout.flush()
+        return 0
+    except pronote.UnknownEtab as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        conn.close()
+
+
+def cmd_truth(args: argparse.Namespace, sd: StateDir) -> int:
+    conn = _seeded_conn(sd)
+    if conn is None:
+        return 1
+    try:
+        truth = pronote.ground_truth(conn, args.uai)
+    except pronote.UnknownEtab as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        conn.close()
+    print(json.dumps(truth, ensure_ascii=False, indent=1))
+    return 0
+
+
+def cmd_add_pronote_accounts(args: argparse.Namespace, sd: StateDir) -> int:
+    conn = _seeded_conn(sd)
+    if conn is None:
+        return 1
+    try:
+        added = pronote.add_accounts(conn, args.uai, args.count)
+    except (pronote.UnknownEtab, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        conn.close()
+    print(f"{len(added)} compte(s) PRONOTE ajouté(s) à {args.uai.strip().upper()} (et leurs comptes ENT) :")
+    for a in added:
+        print(f"  {a.category:<12} {a.ident}  {a.nom} {a.prenom}  ->  {a.login}")
+    return 0
+
+
 COMMANDS = {
     "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "seed": cmd_seed, "inventory": cmd_inventory,
     "load-directory": cmd_load_directory, "faults": cmd_faults, "expire-sessions": cmd_expire_sessions,
+    "export": cmd_export, "truth": cmd_truth, "add-pronote-accounts": cmd_add_pronote_accounts,
 }
 
 

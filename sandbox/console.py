@@ -31,6 +31,10 @@ NO_RIGHTS = "Vous n'avez pas les droits d'administration sur ce site."
 BAD_CSRF = "Jeton de sécurité invalide ou expiré. Rechargez la page."
 INTERNAL = "Un service interne ne peut pas être modifié."
 SESSION_TOUCH_S = 15.0
+#: Body size the upload views let Flask parse (the server hands over no more).
+UPLOAD_MAX_BODY = 22 * 1024 * 1024
+#: environ key set by sandbox.server when it dropped a body over its limit.
+BODY_TOO_LARGE = "sandbox.body_too_large"
 _ACTION_SUFFIX = re.compile(r"(/acces-population)/\d+/supprimer$|/(supprimer|ajouter)$")
 
 
@@ -153,8 +157,21 @@ def administered_sites(conn: sqlite3.Connection, user: sqlite3.Row) -> list[sqli
                         " AND e.project_id = ? ORDER BY e.name, e.uai", (user["id"], user["project_id"])).fetchall()
 
 
-def console_view(admin: bool = True) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Decorate a console view: session, CSRF on POST, site lookup and rights."""
+def body_too_large() -> bool:
+    """The request's body was over the server's limit and was dropped (see sandbox.server)."""
+    return bool(request.environ.get(BODY_TOO_LARGE))
+
+
+View = Callable[..., Response]
+
+
+def console_view(admin: bool = True, upload: bool = False) -> Callable[[View], View]:
+    """Decorate a console view: session, CSRF on POST, site lookup and rights.
+
+    ``upload`` views accept multipart bodies up to the server's limit; when a
+    body was over it (dropped), they are called without a CSRF check (there is
+    no form to check) and must refuse the upload themselves.
+    """
 
     def decorator(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
@@ -164,7 +181,11 @@ def console_view(admin: bool = True) -> Callable[[Callable[..., Response]], Call
             if session is None:
                 return login_redirect()
             g.session = session
-            if request.method == "POST" and not same(request.form.get("csrf_token"), session.csrf_token):
+            if upload:
+                request.max_content_length = UPLOAD_MAX_BODY
+            dropped = upload and body_too_large()
+            if request.method == "POST" and not dropped and not same(request.form.get("csrf_token"),
+                                                                     session.csrf_token):
                 return page(403, BAD_CSRF, layout="base.html")
             if "uai" in kwargs:
                 etab = find_etab(conn, kwargs["uai"])

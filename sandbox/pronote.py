@@ -14,6 +14,7 @@ PRONOTE client does: UTF-8, CRLF line ends, no namespace, ISO dates.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 import sqlite3
@@ -25,10 +26,12 @@ from sandbox.names import LoginAllocator
 from sandbox.security import DEMO_PASSWORD, hash_password
 from sandbox.state import write_private
 
-#: Characters of an "Identifiant PRONOTE-ENT" (the schema allows [A-Z0-9];
-#: PRONOTE avoids the ambiguous 0, 1, I, L, O).
-IDENT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+#: The 32 characters of an "Identifiant PRONOTE-ENT" (the schema allows
+#: [A-Z0-9]; PRONOTE avoids the ambiguous 0, 1, I and O).
+IDENT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 IDENT_LENGTH = 16
+#: base32 (A-Z2-7) -> IDENT_ALPHABET: 16 characters from 80 random bits, in C.
+_FROM_BASE32 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", IDENT_ALPHABET.encode("ascii"))
 EXPORT_VERSION = "1.0"
 
 
@@ -41,16 +44,19 @@ class Category:
     section: str
     title: str
     profile: str
+    key: str
 
 
-#: The six categories, in file and step order (docs/import-screens.md).
+#: The six categories, in file and step order (docs/import-screens.md). ``key``
+#: names the category in the ground truth (``eleves``...).
 CATEGORIES: tuple[Category, ...] = (
-    Category(1, "Professeur", "Professeurs", "Enseignants", "Enseignant"),
-    Category(2, "Eleve", "Eleves", "Élèves", "Elève"),
-    Category(3, "Responsable", "Responsables", "Responsables", "Parent"),
-    Category(4, "MaitreDeStage", "MaitresDeStage", "Maîtres de stage", "Maître de stage"),
-    Category(5, "InspecteurPedagogique", "InspecteursPedagogiques", "Inspecteurs pédagogiques", "Inspecteur"),
-    Category(6, "Personnel", "Personnels", "Personnels", "Personnel"),
+    Category(1, "Professeur", "Professeurs", "Enseignants", "Enseignant", "enseignants"),
+    Category(2, "Eleve", "Eleves", "Élèves", "Elève", "eleves"),
+    Category(3, "Responsable", "Responsables", "Responsables", "Parent", "responsables"),
+    Category(4, "MaitreDeStage", "MaitresDeStage", "Maîtres de stage", "Maître de stage", "maitres_de_stage"),
+    Category(5, "InspecteurPedagogique", "InspecteursPedagogiques", "Inspecteurs pédagogiques", "Inspecteur",
+             "inspecteurs"),
+    Category(6, "Personnel", "Personnels", "Personnels", "Personnel", "personnels"),
 )
 CATEGORY_BY_ELEMENT: dict[str, Category] = {c.element: c for c in CATEGORIES}
 CATEGORY_BY_PROFILE: dict[str, Category] = {c.profile: c for c in CATEGORIES}
@@ -91,7 +97,7 @@ def etab_by_uai(conn: sqlite3.Connection, uai: str) -> sqlite3.Row:
 def new_ident(rng: random.Random, taken: set[str] | dict[str, object]) -> str:
     """A fresh Identifiant PRONOTE-ENT not in ``taken`` (the caller records it)."""
     while True:
-        ident = "".join(rng.choices(IDENT_ALPHABET, k=IDENT_LENGTH))
+        ident = base64.b32encode(rng.randbytes(10)).translate(_FROM_BASE32).decode("ascii")
         if ident not in taken:
             return ident
 
@@ -99,13 +105,15 @@ def new_ident(rng: random.Random, taken: set[str] | dict[str, object]) -> str:
 # ---------------------------------------------------------------- ground truth
 
 def ground_truth(conn: sqlite3.Connection, uai: str) -> dict[str, dict[str, str | None]]:
-    """Per Identifiant PRONOTE of ``uai``: the ENT login of the same person (None when
-    absent from the ENT), the category (file element name) and the messiness kind."""
+    """Per Identifiant PRONOTE of ``uai``: ``login``, the ENT login of the same person
+    (None when absent from the ENT), ``category`` (``enseignants``, ``eleves``,
+    ``responsables``, ``maitres_de_stage``, ``inspecteurs``, ``personnels``) and
+    ``kind``, the messiness applied (:data:`KINDS`)."""
     etab = etab_by_uai(conn, uai)
     rows = conn.execute(
         "SELECT a.ident, u.login, a.category, a.kind FROM pronote_accounts a"
         " LEFT JOIN users u ON u.id = a.true_user_id WHERE a.etab_id = ? ORDER BY a.id", (etab["id"],))
-    return {r[0]: {"login": r[1], "category": r[2], "kind": r[3]} for r in rows}
+    return {r[0]: {"login": r[1], "category": CATEGORY_BY_ELEMENT[r[2]].key, "kind": r[3]} for r in rows}
 
 
 # ---------------------------------------------------------------- export
@@ -210,9 +218,9 @@ def add_accounts(conn: sqlite3.Connection, uai: str, count: int) -> list[Added]:
     allocator = LoginAllocator({r[0] for r in conn.execute("SELECT login FROM users WHERE project_id = ?",
                                                           (project_id,))})
     taken = {r[0] for r in conn.execute("SELECT ident FROM pronote_accounts WHERE etab_id = ?", (etab["id"],))}
-    classes = conn.execute("SELECT id, name FROM ent_groups WHERE etab_id = ? AND name IN (%s) ORDER BY id"  # noqa: S608
-                           % ", ".join("?" for _ in refdata.CLASSES[etab["kind"]]),
-                           (etab["id"], *refdata.CLASSES[etab["kind"]])).fetchall()
+    class_names = refdata.CLASSES.get(etab["kind"], ())
+    classes = [g for g in conn.execute("SELECT id, name FROM ent_groups WHERE etab_id = ? ORDER BY id", (etab["id"],))
+               if g["name"] in class_names]
     years = refdata.PUPIL_BIRTH_YEARS.get(etab["kind"], (2008, 2015))
     password = hash_password(DEMO_PASSWORD)
     added: list[Added] = []

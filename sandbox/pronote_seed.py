@@ -15,7 +15,8 @@ gets the elder's birth date).
 
 Sites that had a PRONOTE service last year also carry last year's state:
 some accounts hold an ``IdentifiantCAS`` (the ENT login, a few a stale old
-login) and the ENT holds the matching pairs in ``ent_identifiers``.
+login) and the ENT holds the matching pairs in ``ent_identifiers`` (never
+for the ``demo.*`` accounts, which start the year without identifiers).
 
 Everything is plain lists and dicts iterated in order (determinism), and
 per-person work is a few string operations (the bench seeds ~520,000
@@ -24,8 +25,10 @@ people).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
+import itertools
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -73,6 +76,16 @@ def strip_accents(text: str) -> str:
 
 def _swap_separators(text: str) -> str:
     return text.replace("-", " ") if "-" in text else text.replace(" ", "-")
+
+
+def _kind_table(flags: tuple[object, ...]) -> tuple[list[str], list[float]]:
+    """The kinds that apply to a person with these ``flags`` and their cumulative weights."""
+    element, accents, single_etab_accents, hyphen_nom, composed, apostrophe, oe = flags
+    applies = {"case": True, "second_prenom": True, "accents_pronote": accents, "accents_ent": single_etab_accents,
+               "hyphen_space": hyphen_nom, "composed_prenom": composed, "apostrophe": apostrophe, "oe": oe}
+    kinds = ["exact"] + [k for k in KIND_WEIGHTS if applies[k]]
+    weights = [EXACT_WEIGHT[str(element)]] + [KIND_WEIGHTS[k] for k in kinds[1:]]
+    return kinds, list(itertools.accumulate(weights))
 
 
 @dataclass(slots=True)
@@ -155,6 +168,7 @@ class PronoteBuilder:
         self._previous_pupils: dict[int, list[_Person]] = {}
         self._logins: dict[int, str] = {}
         self._kids_of_account: dict[int, list[int]] = {}
+        self._kind_tables: dict[tuple[object, ...], tuple[list[str], list[float]]] = {}
 
     # ------------------------------------------------------------ helpers
 
@@ -181,27 +195,15 @@ class PronoteBuilder:
 
     def _draw_kind(self, category: Category, person: _Person) -> str:
         full = person.nom + person.prenom
-        kinds = ["exact", "case", "second_prenom"]
-        weights = [EXACT_WEIGHT[category.element], KIND_WEIGHTS["case"], KIND_WEIGHTS["second_prenom"]]
-        if strip_accents(full) != full:
-            kinds.append("accents_pronote")
-            weights.append(KIND_WEIGHTS["accents_pronote"])
-            if len(person.etabs) == 1:
-                kinds.append("accents_ent")
-                weights.append(KIND_WEIGHTS["accents_ent"])
-        if "-" in person.nom or " " in person.nom:
-            kinds.append("hyphen_space")
-            weights.append(KIND_WEIGHTS["hyphen_space"])
-        if "-" in person.prenom or " " in person.prenom:
-            kinds.append("composed_prenom")
-            weights.append(KIND_WEIGHTS["composed_prenom"])
-        if "'" in full:
-            kinds.append("apostrophe")
-            weights.append(KIND_WEIGHTS["apostrophe"])
-        if "œ" in full or "Œ" in full:
-            kinds.append("oe")
-            weights.append(KIND_WEIGHTS["oe"])
-        return self.rng.choices(kinds, weights)[0]
+        accents = strip_accents(full) != full
+        flags = (category.element, accents, accents and len(person.etabs) == 1,
+                 "-" in person.nom or " " in person.nom, "-" in person.prenom or " " in person.prenom,
+                 "'" in full, "œ" in full or "Œ" in full)
+        table = self._kind_tables.get(flags)
+        if table is None:
+            table = self._kind_tables[flags] = _kind_table(flags)
+        kinds, cumulative = table
+        return kinds[bisect.bisect(cumulative, self.rng.random() * cumulative[-1])]
 
     def _messy_names(self, kind: str, person: _Person) -> tuple[str, str]:
         """PRONOTE's spelling of ``person`` for ``kind`` (may change the ENT side)."""
@@ -398,7 +400,8 @@ class PronoteBuilder:
         rng = self.rng
         paired: set[int] = set()
         for account in accounts:
-            if account.user_id is None or account.user_id in paired or account.kind == "duplicate":
+            if (account.user_id is None or account.user_id in paired or account.kind == "duplicate"
+                    or self._logins[account.user_id].startswith("demo.")):
                 continue
             draw = rng.random()
             if draw < 0.40:

@@ -80,6 +80,9 @@ class FaultConfig:
     latency_ms: int = 0
     session_expiry_rate: float = 0.0
     fault_seed: int | None = None
+    #: 1-6: the next validation of that import step saves about half of its
+    #: pairs, closes the import and answers 500; fires once, then back to 0.
+    import_abort_step: int = 0
 
 
 class Faults:
@@ -110,6 +113,10 @@ class Faults:
                 if value not in ERROR_PHASES:
                     raise ValueError("error_phase must be 'before' or 'after'")
                 new.error_phase = value
+            elif key == "import_abort_step":
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 6:
+                    raise ValueError("import_abort_step must be an integer between 0 and 6")
+                new.import_abort_step = value
             elif key == "fault_seed":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                     raise ValueError("fault_seed must be an integer or null")
@@ -122,6 +129,14 @@ class Faults:
             if seed_changed:
                 self._rng = random.Random(new.fault_seed)
         return self.snapshot()
+
+    def take_import_abort(self, step: int) -> bool:
+        """True (once) when the import abort fault is set for ``step``; it then resets to 0."""
+        with self._lock:
+            if self.config.import_abort_step != step or step == 0:
+                return False
+            self.config.import_abort_step = 0
+            return True
 
     def draw(self, rate_name: str) -> bool:
         """Return True with the probability held by the ``rate_name`` switch."""

@@ -7,7 +7,9 @@ processes).
 
 The region is built as a rentrée: every site has the internal services;
 some sites carry a PRONOTE service left from last year, wrong in the ways the
-FAQ describes, the others have none.
+FAQ describes, the others have none. Last come the PRONOTE bases of the
+établissements (:mod:`sandbox.pronote_seed`), drawn after everything else so
+that they never change the établissements, logins or services of a seed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sandbox import db, refdata
 from sandbox.names import LoginAllocator
+from sandbox.pronote_seed import PronoteBuilder, PronoteSummary
 from sandbox.security import DEMO_PASSWORD, hash_password
 from sandbox.uai import make_uai
 
@@ -88,6 +91,7 @@ class SeedSummary:
     profiles: dict[str, int] = field(default_factory=dict)
     admins: list[tuple[str, str, str]] = field(default_factory=list)
     demo_logins: list[tuple[str, str, str]] = field(default_factory=list)
+    pronote: PronoteSummary = field(default_factory=PronoteSummary)
 
     def render(self) -> str:
         """Human-readable summary printed by ``python -m sandbox seed``."""
@@ -101,6 +105,7 @@ class SeedSummary:
         lines += [f"  {project:<10} {login:<22} {scope}" for project, login, scope in self.admins]
         lines.append(f"Comptes de démonstration (mot de passe {DEMO_PASSWORD}) :")
         lines += [f"  {project:<10} {login:<22} {profile}" for project, login, profile in self.demo_logins]
+        lines += self.pronote.render()
         return "\n".join(lines)
 
 
@@ -154,6 +159,8 @@ class _Builder:
         self.summary = SeedSummary()
         self._uais: dict[str, None] = {}
         self.parents_by_etab: dict[int, list[_Person]] = {}
+        self.password_salt = b""
+        self.pronote: PronoteBuilder | None = None
 
     # ------------------------------------------------------------- helpers
 
@@ -201,6 +208,12 @@ class _Builder:
                 self._demo_accounts(project_id, infos[project_id - 1].slug, etabs[0])
         for profile in refdata.PROFILES:
             self.summary.profiles[profile] = sum(1 for p in self.people if p.profile == profile)
+        # Drawn here, where write() used to draw it: everything above keeps its draws.
+        self.password_salt = self.rng.randbytes(16)
+        # PRONOTE bases come last on the stream (they may respell some ENT names).
+        self.pronote = PronoteBuilder(self)
+        self.pronote.build()
+        self.summary.pronote = self.pronote.summary
 
     def _etab(self, project_id: int, info: refdata.ProjectInfo, position: int) -> _Etab:
         dept = info.departements[0] if position == 0 else self.rng.choice(info.departements)
@@ -393,7 +406,7 @@ class _Builder:
     # --------------------------------------------------------------- write
 
     def write(self, conn: sqlite3.Connection) -> None:
-        password = hash_password(DEMO_PASSWORD, salt=self.rng.randbytes(16))
+        password = hash_password(DEMO_PASSWORD, salt=self.password_salt)
         infos = [refdata.PROJECTS_BY_SLUG[slug] for slug in self.opts.projects]
         conn.executemany("INSERT INTO projects (id, slug, name, real_cas_url) VALUES (?, ?, ?, ?)",
                          [(n, i.slug, i.name, i.real_cas_url) for n, i in enumerate(infos, start=1)])
@@ -424,6 +437,16 @@ class _Builder:
             conn.execute(
                 "INSERT INTO access_rules (id, service_id, role, cible, profile, signature) VALUES (?, ?, ?, ?, ?, ?)",
                 (rule_id, service_id, role, cible, profile, signature))
+        if self.pronote is not None:
+            conn.executemany(
+                "INSERT INTO pronote_accounts (id, etab_id, ident, category, nom, prenom, birth_date, postal_code,"
+                " classe, date_sortie, acces_espace_parents, identifiant_cas, true_user_id, kind)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (a.row() for a in self.pronote.accounts))
+            conn.executemany("INSERT INTO pronote_children (responsable_id, eleve_id) VALUES (?, ?)",
+                             self.pronote.children)
+            conn.executemany("INSERT INTO ent_identifiers (etab_id, user_id, ident) VALUES (?, ?, ?)",
+                             self.pronote.pairs)
         conn.execute("INSERT INTO meta (key, value) VALUES ('seed', ?)",
                      (f"seed={self.opts.seed} etabs={self.opts.etabs} projects={','.join(self.opts.projects)}"
                       f" scale={self.opts.scale}",))
@@ -439,8 +462,8 @@ def validate_options(opts: SeedOptions) -> None:
         raise SeedError("la liste des projets est vide ou contient des doublons")
     if not 1 <= opts.etabs <= 2000:
         raise SeedError("--etabs doit être entre 1 et 2000")
-    if not 0.05 <= opts.scale <= 20:
-        raise SeedError("--scale doit être entre 0.05 et 20")
+    if not 0.05 <= opts.scale <= 100:
+        raise SeedError("--scale doit être entre 0.05 et 100")
 
 
 def seed_database(conn: sqlite3.Connection, opts: SeedOptions, reset: bool = False) -> SeedSummary:

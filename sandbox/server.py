@@ -54,10 +54,18 @@ def check_loopback(host: str) -> str:
 
 
 class _TooLarge(Exception):
-    """The request body exceeds :data:`MAX_BODY`."""
+    """The request body exceeds :data:`DRAIN_LIMIT`: refused without reading it."""
 
 
-MAX_BODY = 4 * 1024 * 1024
+#: Largest request body handed to the application: a 20 Mo identifiers file
+#: and its multipart envelope fit.
+MAX_BODY = 22 * 1024 * 1024
+#: A larger body (up to this size) is read and dropped; the application gets
+#: an empty body and ``environ[BODY_TOO_LARGE]`` so the import form can say
+#: "Le fichier dépasse la taille maximale autorisée (20 Mo).".
+DRAIN_LIMIT = 256 * 1024 * 1024
+BODY_TOO_LARGE = "sandbox.body_too_large"
+_CHUNK = 1024 * 1024
 
 
 class _Handler(WSGIRequestHandler):
@@ -89,16 +97,37 @@ class _Handler(WSGIRequestHandler):
         if self.access_log:
             super().log_error(format, *args)
 
+    def _drain(self, stream: Any, remaining: int | None) -> None:
+        """Read and drop the rest of a body (``remaining`` bytes, or up to EOF)."""
+        total = 0
+        while remaining is None or remaining > 0:
+            chunk = stream.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
+            if not chunk:
+                if remaining is None:
+                    return
+                raise ConnectionError("request body truncated")
+            total += len(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+            if total > DRAIN_LIMIT:
+                raise _TooLarge
+
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         stream = environ["wsgi.input"]
         if environ.pop("wsgi.input_terminated", False):
             data = stream.read(MAX_BODY + 1)
             if len(data) > MAX_BODY:
-                raise _TooLarge
+                self._drain(stream, None)
+                environ[BODY_TOO_LARGE] = True
+                return b""
             return data
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        if length > MAX_BODY:
+        if length > DRAIN_LIMIT:
             raise _TooLarge
+        if length > MAX_BODY:
+            self._drain(stream, length)
+            environ[BODY_TOO_LARGE] = True
+            return b""
         chunks, remaining = [], length
         while remaining > 0:
             chunk = stream.read(remaining)

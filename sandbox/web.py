@@ -56,7 +56,7 @@ def now() -> float:
 def page(status: int, message: str, title: str | None = None, **context: Any) -> Response:
     """A French error or information page with ``<div id="erreur">message</div>``."""
     titles = {400: "Requête invalide", 401: "Authentification requise", 403: "Accès refusé",
-              404: "Page introuvable", 405: "Méthode non autorisée", 500: "Erreur interne du serveur"}
+              404: "Page introuvable", 405: "Méthode non autorisée", 413: "Requête trop volumineuse", 500: "Erreur interne du serveur"}
     html = render_template("erreur.html", status=status, message=message,
                            title=title or titles.get(status, "Erreur"), **context)
     return make_response(html, status)

@@ -137,7 +137,7 @@ def _one_import(uai: str) -> bool:
     console = _console(hv)
     src = Path(hv["ent_identifiers_dir"]) / f"{uai}.xml"
     content = src.read_bytes()
-    file = read_identifiers(content, name=str(src))
+    file = read_identifiers(src)
     handler = ImportHandler(console, uai, file, content, src.name, import_mode("auto", file))
     return ensure(handler, False).changed
 

@@ -27,12 +27,9 @@ class ActionModule(EntAction):
             return {"changed": False, "skipped": True, "uai": uai, "missing_file": src,
                     "msg": f"No identifiers file for {uai}: {src} does not exist. Export it from PRONOTE "
                            "(Imports/Exports > Socles ENT > Exportation des identifiants PRONOTE)."}
-        try:
-            with open(src, "rb") as handle:
-                content = handle.read(params["max_file_size"] + 1)
-        except OSError as exc:
-            raise ValidationError(f"Cannot read the identifiers file {src}: {exc.strerror}.") from None
-        identifiers = read_identifiers(content, max_bytes=params["max_file_size"], name=src)
+        identifiers = read_identifiers(src, max_bytes=params["max_file_size"])
+        with open(src, "rb") as handle:
+            content = handle.read()
         if identifiers.uai != uai:
             raise ValidationError(f"Refused: the file {src} is the export of établissement {identifiers.uai}, "
                                   f"not of {uai}.")

@@ -221,11 +221,11 @@ _UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 def _decode(data: bytes) -> str:
     """The text of the file, its XML declaration replaced by its own line ends (line numbers kept)."""
-    if not data.strip():
-        raise _Problem("the file is empty", 1)
     bom = data.startswith(b"\xef\xbb\xbf")
     if bom:
         data = data[3:]
+    if not data.strip():
+        raise _Problem("the file is empty", 1)
     elif data.startswith(_UTF16_32_BOMS) or b"\x00" in data[:4]:
         raise _Problem("the file is UTF-16 or UTF-32; only UTF-8, ISO-8859-1 and windows-1252 are read", 1)
     codec, declared = "utf-8", None
@@ -246,6 +246,8 @@ def _decode(data: bytes) -> str:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        if exc.reason == "unexpected end of data":
+            raise _Problem("the file ends in the middle of a character: it is truncated", line) from None
         shown = {"utf-8": "UTF-8", "latin-1": "ISO-8859-1", "cp1252": "windows-1252", "ascii": "US-ASCII"}[codec]
         raise _Problem(f"byte 0x{data[exc.start]:02X} is not valid {shown}"
                        f"{'' if declared else ' (no encoding declared: UTF-8 assumed)'}", line) from None
@@ -272,38 +274,60 @@ def _parse(data: bytes) -> IdentifiersFile:
         raise _Problem(f"not well-formed XML: {exc}", 1) from None
     if root.getroottree().docinfo.doctype:  # pragma: no cover - refused above already
         raise _Problem("a document type declaration is not allowed", 1)
-    return _Reader().read(root)
+    return _Reader(_element_lines(text, root)).read(root)
+
+
+_MARKUP = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<(?=[^/!?])", re.S)
+
+
+def _element_lines(text: str, root) -> dict:
+    """Element -> the line of its start tag.
+
+    libxml2 keeps exact lines for elements only up to 65535; past that lxml's
+    ``sourceline`` may be one off. The start tags of a parsed document, found
+    in document order outside comments, CDATA and processing instructions,
+    are its elements in ``iter()`` order.
+    """
+    elements = list(root.iter())
+    lines = {}
+    line, last = 1, 0
+    starts = (m.start() for m in _MARKUP.finditer(text) if m.group(0) == "<")
+    for element, start in zip(elements, starts):
+        line += text.count("\n", last, start)
+        last = start
+        lines[element] = line
+    if len(lines) != len(elements):  # pragma: no cover - cannot happen in a well-formed document
+        return {element: element.sourceline for element in elements}
+    return lines
 
 
 def _local(element) -> str:
     return etree.QName(element).localname
 
 
-def _line(element) -> int | None:
-    return element.sourceline
-
-
 class _Reader:
     """One pass over the tree; every check raises _Problem with a line."""
 
-    def __init__(self) -> None:
+    def __init__(self, lines: dict) -> None:
+        self.lines = lines
         self.seen: dict[str, tuple[int | None, str]] = {}  # ident -> (line, category key)
         self.enfants: list[tuple[str, str, int | None]] = []  # (responsable ident, child ident, line)
 
     def read(self, root) -> IdentifiersFile:
         if _local(root) != ROOT:
-            raise _Problem(f"the root element is <{_local(root)}>, expected <{ROOT}>", _line(root))
-        _no_text(root)
+            raise _Problem(f"the root element is <{_local(root)}>, expected <{ROOT}>", self.line(root))
+        self.no_text(root)
         uai = self.required(root, "UAI")
         if not UAI_PATTERN.fullmatch(uai):
-            raise _Problem(f"UAI '{uai}' is not a UAI (7 digits and a capital letter, e.g. 0671234C)", _line(root))
+            raise _Problem(f"UAI '{uai}' is not a UAI (7 digits and a capital letter, e.g. 0671234C)",
+                           self.line(root))
         try:
             normalise_uai(uai)
         except ValueError as exc:
-            raise _Problem(str(exc), _line(root)) from None
+            raise _Problem(str(exc), self.line(root)) from None
         version = self.required(root, "Version")
-        exported_at = _datetime(self.required(root, "DateExport"), "DateExport", _line(root))
-        only = _boolean(root.get("UniquementSansIdentifiantCAS"), "UniquementSansIdentifiantCAS", _line(root))
+        exported_at = _datetime(self.required(root, "DateExport"), "DateExport", self.line(root))
+        only = _boolean(root.get("UniquementSansIdentifiantCAS"), "UniquementSansIdentifiantCAS", self.line(root))
         people: list[Person] = []
         order = [c.container for c in CATEGORIES]
         last = -1
@@ -313,15 +337,15 @@ class _Reader:
             cat = BY_CONTAINER.get(name)
             if cat is None:
                 raise _Problem(f"unknown element <{name}> where a category is expected "
-                               f"({', '.join(order)})", _line(container))
+                               f"({', '.join(order)})", self.line(container))
             position = order.index(name)
             if name in first_line:
-                raise _Problem(f"<{name}> appears twice (first on line {first_line[name]})", _line(container))
+                raise _Problem(f"<{name}> appears twice (first on line {first_line[name]})", self.line(container))
             if position < last:
                 raise _Problem(f"<{name}> comes after <{order[last]}>: the categories must be in the order "
-                               f"{', '.join(order)}", _line(container))
-            first_line[name], last = _line(container), position
-            _no_text(container)
+                               f"{', '.join(order)}", self.line(container))
+            first_line[name], last = self.line(container), position
+            self.no_text(container)
             for element in container:
                 people.append(self.person(element, cat))
         self.check_children()
@@ -333,18 +357,18 @@ class _Reader:
     def required(self, element, attribute: str) -> str:
         value = element.get(attribute)
         if value is None:
-            raise _Problem(f"<{_local(element)}> has no attribute {attribute}", _line(element))
+            raise _Problem(f"<{_local(element)}> has no attribute {attribute}", self.line(element))
         return value
 
     def identifier(self, element, attribute: str = "Identifiant") -> str:
         value = self.required(element, attribute)
         if not IDENT_PATTERN.fullmatch(value):
             raise _Problem(f"{attribute} '{value}' of <{_local(element)}> is not 16 characters of A-Z and 0-9",
-                           _line(element))
+                           self.line(element))
         return value
 
     def person(self, element, cat: Category) -> Person:
-        name, line = _local(element), _line(element)
+        name, line = _local(element), self.line(element)
         if name != cat.element:
             raise _Problem(f"unknown element <{name}> inside <{cat.container}>: expected <{cat.element}>", line)
         ident = self.identifier(element)
@@ -363,18 +387,18 @@ class _Reader:
             fields["classe"] = _optional(element.get("Classe"))
             fields["left_on"] = _date(element.get("DateSortie"), "DateSortie", line)
         children: list[str] = []
-        _no_text(element)
+        self.no_text(element)
         for child in element:
             child_name = _local(child)
             if cat.key != RESPONSABLES or child_name != "Enfant":
                 expected = "only <Enfant>" if cat.key == RESPONSABLES else "nothing"
                 raise _Problem(f"unexpected element <{child_name}> inside <{name}> ({expected} may appear there)",
-                               _line(child))
-            _no_text(child)
+                               self.line(child))
+            self.no_text(child)
             if len(child):
-                raise _Problem(f"unexpected element <{_local(child[0])}> inside <Enfant>", _line(child[0]))
+                raise _Problem(f"unexpected element <{_local(child[0])}> inside <Enfant>", self.line(child[0]))
             child_ident = self.identifier(child)
-            self.enfants.append((ident, child_ident, _line(child)))
+            self.enfants.append((ident, child_ident, self.line(child)))
             if child_ident not in children:
                 children.append(child_ident)
         if cat.key == RESPONSABLES:
@@ -383,6 +407,26 @@ class _Reader:
             fields["children"] = tuple(children)
         return Person(**fields)
 
+    def line(self, element) -> int | None:
+        return self.lines.get(element, element.sourceline)
+
+    def no_text(self, element) -> None:
+        """Person and container elements hold no text (whitespace aside)."""
+        if element.text and element.text.strip():
+            raise _Problem(f"unexpected text {_short(element.text)} inside <{_local(element)}>",
+                           self.text_line(element, element.text))
+        for child in element:
+            if child.tail and child.tail.strip():
+                raise _Problem(f"unexpected text {_short(child.tail)} after <{_local(child)}>",
+                               self.text_line(child, child.tail))
+
+    def text_line(self, element, text: str) -> int | None:
+        """The line where stray text starts (exact when the element before it is on one line)."""
+        line = self.line(element)
+        if line is None:
+            return None
+        return line + text[:len(text) - len(text.lstrip())].count("\n")
+
     def check_children(self) -> None:
         for parent, child, line in self.enfants:
             if child in self.seen and self.seen[child][1] != PUPILS:
@@ -390,15 +434,6 @@ class _Reader:
                 what = "this Responsable itself" if child == parent else \
                     f"the {BY_KEY[other_key].element} on line {other_line}"
                 raise _Problem(f"Enfant {child} is {what}, not an Eleve", line)
-
-
-def _no_text(element) -> None:
-    """Person and container elements hold no text (whitespace aside)."""
-    if element.text and element.text.strip():
-        raise _Problem(f"unexpected text {_short(element.text)} inside <{_local(element)}>", _line(element))
-    for child in element:
-        if child.tail and child.tail.strip():
-            raise _Problem(f"unexpected text {_short(child.tail)} after <{_local(child)}>", _line(child))
 
 
 def _short(text: str) -> str:
@@ -464,8 +499,8 @@ def _datetime(value: str, attribute: str, line: int | None) -> dt.datetime:
 
 
 def _boolean(value: str | None, attribute: str, line: int | None) -> bool | None:
-    """xs:boolean: true, false, 1, 0 (any case, surrounding spaces ignored); absent is None."""
-    if value is None:
+    """xs:boolean: true, false, 1, 0 (any case, surrounding spaces ignored); absent or blank is None."""
+    if value is None or not value.strip():
         return None
     text = value.strip().lower()
     if text in ("true", "1"):

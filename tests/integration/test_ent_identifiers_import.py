@@ -66,6 +66,7 @@ def id_pronote(sandbox: Sandbox, uai: str, login: str) -> list[str]:
     cas = sandbox.group_vars(group)["ent_console_url"].rstrip("/") + "/cas/"
     service = f"https://{uai.lower()}.index-education.net/pronote/"
     with requests.Session() as http:
+        http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
         http.verify = sandbox.ca
         page = http.get(cas + "login", params={"service": service})
         doc = lxml.html.document_fromstring(page.content)
@@ -180,7 +181,7 @@ def test_guard_refuses_a_complet_file_that_removes_too_much(sandbox: Sandbox, wo
     full = export(sandbox, uai, work / "full.xml")
     run_tasks(sandbox, work, [imp(src=str(full))], hosts=uai)
     held = ent_pairs(sandbox, uai)
-    assert len(held) > 100
+    assert len(held) > 50
 
     short = _cut(full, work / "short.xml", keep)
     before = sandbox.snapshot()

@@ -39,6 +39,9 @@ def test_detached_lifecycle_and_state_across_restarts(tmp_path: Path) -> None:
         faults = run(state, "faults", "--latency-ms", "1", "--error-rate", "0.0", "--fault-seed", "3")
         assert faults.returncode == 0 and json.loads(faults.stdout)["latency_ms"] == 1
         assert run(state, "faults", "--error-rate", "7").returncode == 2
+        abort = run(state, "faults", "--import-abort-step", "4")
+        assert abort.returncode == 0 and json.loads(abort.stdout)["import_abort_step"] == 4
+        assert run(state, "faults", "--import-abort-step", "7").returncode == 2
 
         browser = Browser(sandbox)
         home = browser.console_login("mbn", "admin.mbn")
