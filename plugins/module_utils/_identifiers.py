@@ -226,7 +226,7 @@ def _decode(data: bytes) -> str:
         data = data[3:]
     if not data.strip():
         raise _Problem("the file is empty", 1)
-    elif data.startswith(_UTF16_32_BOMS) or b"\x00" in data[:4]:
+    if data.startswith(_UTF16_32_BOMS) or b"\x00" in data[:4]:
         raise _Problem("the file is UTF-16 or UTF-32; only UTF-8, ISO-8859-1 and windows-1252 are read", 1)
     codec, declared = "utf-8", None
     if data.startswith(b"<?xml") and data[5:6].isspace():
@@ -451,8 +451,8 @@ def _optional(value: str | None) -> str | None:
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _FR_DATE = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})")
 _ISO_DATETIME = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})?")
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?)?")
 _FR_DATETIME = re.compile(r"([0-9]{2})/([0-9]{2})/([0-9]{4})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?")
 
 
@@ -474,11 +474,14 @@ def _date(value: str | None, attribute: str, line: int | None) -> dt.date | None
 
 
 def _datetime(value: str, attribute: str, line: int | None) -> dt.datetime:
-    """xs:dateTime (``2025-09-01T10:15:00``, optional seconds' fraction and zone), or ``dd/mm/yyyy[ hh:mm[:ss]]``."""
+    """xs:dateTime (``2025-09-01T10:15:00``, optional seconds, fraction and zone), or ``dd/mm/yyyy[ hh:mm[:ss]]``.
+
+    A date alone (either form) is read as midnight.
+    """
     text = value.strip()
     try:
         if match := _ISO_DATETIME.fullmatch(text):
-            year, month, day, hour, minute = (int(g) for g in match.groups()[:5])
+            year, month, day, hour, minute = (int(g or 0) for g in match.groups()[:5])
             second = int(match.group(6) or 0)
             micro = int((match.group(7) or "0")[:6].ljust(6, "0"))
             zone = match.group(8)

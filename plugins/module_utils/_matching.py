@@ -20,8 +20,8 @@ another name: a missing space is not guessed (it is only used to *list*
 candidates for a person to choose from). First names are the words of the
 normalised prénom ("Marie-Claire", "Marie Claire" and "MARIE, CLAIRE" are
 ("marie", "claire")); two prénoms are compatible when one's words are the
-first words of the other's ("Léa" and "Léa Marie", not "Jean" and "Jeanne",
-not "Marie" and "Claire Marie").
+first words of the other's ("Léa" and "Léa Marie", "Marie-Claire" and
+"Marie", not "Jean" and "Jeanne", not "Marie" and "Claire Marie").
 
 **What counts as evidence** (an account "fits" a person; only accounts of
 the category's profile, from the site's directory, are ever considered):
@@ -32,30 +32,37 @@ the category's profile, from the site's directory, are ever considered):
   normalised nom *and* the same normalised prénom (a weaker rule: two
   homonyms, each present in one system only, would be paired; a pupil is
   never matched without birth dates on both sides);
-- the file's ``IdentifiantCAS`` naming an account of the right profile with
-  the same normalised nom, compatible prénoms and no conflicting birth date;
+- the file's ``IdentifiantCAS`` naming an account (login compared without
+  case) of the right profile with the same normalised nom, compatible
+  prénoms and no conflicting birth date;
 - responsables through their children: for each ``Enfant``, every account
   the child's row fits, plus the child's current and manual accounts; the
   ENT parents (profile Parent) linked to one of those accounts, with the same
   normalised nom, compatible prénoms and no conflicting birth date, fit the
   responsable. Parent accounts with the same nom, compatible prénoms and the
   same birth date (both known) fit too, linked or not, so that a duplicate
-  account makes the responsable ambiguous.
+  account makes the responsable ambiguous. An ``Enfant`` naming someone of
+  the file who is not a pupil is ignored (the reader refuses such a file).
 
 **A person is matched to an account** only when it fits exactly that one
 account, no other person of the file (of its category, whatever their
 outcome) fits that account, and the account holds no other identifier of
 this établissement that survives the import (partiel: every current pair
 survives; complet: those whose identifier is in the file). A responsable
-also needs its one fitting account to be linked to a child matched with
-certainty (its decision is a match, or it is bound now and not skipped; for a
-child absent from the file: bound now). Because all of this is computed on
+also needs its one fitting account to be linked to a child known with
+certainty: the child's decision is a match, or the child is bound now, or
+it is skipped (left, written twice) but its rows fit exactly one account that
+nobody else fits; a child absent from the file is known when it is bound now. Because all of this is computed on
 the "fits" relation, adding an account can only remove matches of people who
 already had a fitting account, and input order never matters.
 
+The ENT's plain rule (:func:`plain_matches`) compares with ``str.lower()``
+and is only used to tell ``ent`` from ``assisted``: a pair it would find but
+that the rules above refuse is not made (the step's input is emptied).
+
 **Outcomes**, in the order they are tried: ``manual`` (a person's decision;
 it wins, but its login must exist with the right profile), ``skipped`` (a
-pupil with ``DateSortie``; two or more people of one category with the same
+pupil with a ``DateSortie``, whatever the date; two or more people of one category with the same
 normalised nom, prénom and birth date, a missing birth date counting as one
 value), ``ent`` (matched, and the ENT's plain rule finds the same account),
 ``assisted`` (matched by the evidence above only; with ``assisted=False``
@@ -68,6 +75,7 @@ ambiguous.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
@@ -105,6 +113,11 @@ _SPELLED = str.maketrans({
 })
 
 
+#: combining diacritical marks (all of them but U+034F, the only one of combining class 0)
+_LATIN_MARKS = re.compile("[\u0300-\u034e\u0350-\u036f]+")
+_NOT_ALNUM = re.compile("[^a-z0-9]+")
+
+
 @lru_cache(maxsize=1 << 16)
 def normalise(text: str | None) -> str:
     """A name as the assisted matching compares it (see the module's documentation)."""
@@ -112,6 +125,9 @@ def normalise(text: str | None) -> str:
         return ""
     value = unicodedata.normalize("NFKD", str(text)).casefold().translate(_SPELLED)
     value = unicodedata.normalize("NFKD", value)
+    ascii_value = _LATIN_MARKS.sub("", value)
+    if ascii_value.isascii():  # the usual case, same result as the loop below, faster
+        return " ".join(_NOT_ALNUM.sub(" ", ascii_value).split())
     out = []
     for char in value:
         if unicodedata.combining(char):
@@ -128,6 +144,8 @@ def given_names(prenom: str | None) -> tuple[str, ...]:
 
 
 def _compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    if a == b:
+        return bool(a)
     if not a or not b:
         return False
     short, long = (a, b) if len(a) <= len(b) else (b, a)
@@ -333,8 +351,10 @@ class _Decider:
                 self.holders[login].append(ident)
         self.manual = self._validate_manual(manual)
         self.plain = plain_matches(people, accounts.values()) if people else {}
+        self.groups: dict[str, frozenset[str]] = {}  # ident -> the duplicates it belongs to
         self.skipped = self._skipped()
         self.fits: dict[str, frozenset[str]] = {}
+        self.fitted_by: dict[str, set[str]] = defaultdict(set)  # login -> the idents its account fits
         self.decisions: dict[str, Decision] = {}
 
     # -- inputs -----------------------------------------------------------------------
@@ -379,7 +399,9 @@ class _Decider:
         for group in groups.values():
             if len(group) > 1:
                 lines = ", ".join(str(line) for line in sorted(p.line for p in group))
+                idents = frozenset(p.ident for p in group)
                 for person in group:
+                    self.groups[person.ident] = idents
                     out[person.ident] = f"duplicate in the file: same nom, prénom and birth date (lines {lines})"
         for person in self.people:
             if person.category == PUPILS and person.left_on is not None and person.ident not in out:
@@ -415,7 +437,7 @@ class _Decider:
                 self.fits[person.ident], certain[person.ident] = self._responsable_fits(person)
             else:
                 self.fits[person.ident] = self._fits(person, profile)
-        fitted_by: dict[str, set[str]] = defaultdict(set)
+        fitted_by = self.fitted_by  # accounts of one profile are only ever fitted by one category
         for person in members:
             for login in self.fits[person.ident]:
                 fitted_by[login].add(person.ident)
@@ -451,15 +473,34 @@ class _Decider:
                 decision = self.decisions.get(child)
                 if decision is not None and decision.outcome in MATCHED and decision.login:
                     sure.add(decision.login)
-                if child not in self.skipped and self.keepable(now, PUPIL_PROFILE):
-                    sure.add(now)  # type: ignore[arg-type]
-            elif self.keepable(now, PUPIL_PROFILE):
+                elif child in self.skipped:
+                    found = self._skipped_evidence(child)
+                    if found:
+                        sure.add(found)
+            if self.keepable(now, PUPIL_PROFILE):
                 sure.add(now)  # type: ignore[arg-type]
             if now:
                 possible.add(now)
             if child in self.manual:
                 possible.add(self.manual[child])
         return possible | sure, sure
+
+    def _skipped_evidence(self, ident: str) -> str | None:
+        """The account a skipped pupil (left, or written twice) certainly is, though it is not bound.
+
+        Its rows fit exactly one account, which nobody else fits and which
+        holds no other surviving identifier: as certain as a match.
+        """
+        fits = self.fits.get(ident, frozenset())
+        if len(fits) != 1:
+            return None
+        (login,) = fits
+        group = self.groups.get(ident, frozenset((ident,)))
+        if not self.fitted_by[login] <= group:
+            return None
+        if any(other not in group and self.survives(other) for other in self.holders.get(login, ())):
+            return None
+        return login
 
     def _responsable_fits(self, person: Person) -> tuple[frozenset[str], frozenset[str]]:
         names = self.pnames[person.ident]

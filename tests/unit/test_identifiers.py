@@ -288,6 +288,7 @@ def test_parent_access_defaults_to_true_and_is_none_outside_responsables():
      dt.datetime(2025, 9, 1, 8, 30, tzinfo=dt.timezone(-dt.timedelta(hours=5, minutes=30)))),
     ("01/09/2025 08:30:00", dt.datetime(2025, 9, 1, 8, 30)),
     ("01/09/2025", dt.datetime(2025, 9, 1)),
+    ("2025-09-01", dt.datetime(2025, 9, 1)),
     (" 2025-09-01T08:30:00 ", dt.datetime(2025, 9, 1, 8, 30)),
 ])
 def test_export_date_formats(text, expected):
