@@ -79,3 +79,22 @@ def test_one_failing_etablissement_does_not_stop_the_others(region: Sandbox, tmp
     failure = " ".join(run.stdout[at:at + 600].split())
     assert "PRONOTE 1999" in failure and "Version" in failure, failure
     assert "1 en échec" in run.stdout
+
+
+def test_a_missing_identifiers_file_is_reported_not_fatal(region: Sandbox, tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory"
+    shutil.copytree(region.inventory, inventory)
+    files = tmp_path / "identifiants"
+    shutil.copytree(region.state_dir / "identifiants", files)
+    missing = sorted(region.hosts())[1]
+    (files / f"{missing}.xml").unlink()
+    all_vars = yaml.safe_load((inventory / "group_vars" / "all.yml").read_text())
+    all_vars["ent_identifiers_dir"] = str(files)
+    (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(all_vars))
+    box = Sandbox(region.state_dir, region.url, region.ca, region.port, inventory)
+    run = run_playbook(box, tmp_path, ROOT / "playbooks" / "rentree.yml", "--tags", "identifiers")
+    assert run.rc == 0, run.stdout[-4000:]
+    text = " ".join(run.stdout.split())
+    assert f"NON FAIT {missing}" in text and f"{missing}.xml" in text, text[-3000:]
+    assert "Identifiants PRONOTE :" in text
+    assert all(s["failed"] == 0 for s in recap(run.stdout).values())
