@@ -66,7 +66,8 @@ def fresh_region(state: Path, etabs: int, latency: int, scale: float = 1.0) -> d
     inventory = state / "inventory"
     sandbox(state, "inventory", "--out", str(inventory))
     (inventory / "group_vars" / "all.yml").write_text(
-        f"ent_admin_password: '{PASSWORD}'\nent_ca_path: '{info['ca']}'\nent_identifiers_dir: '{files}'\n")
+        f"ent_admin_password: '{PASSWORD}'\nent_ca_path: '{info['ca']}'\nent_identifiers_dir: '{files}'\n"
+        "ent_service_block_version: PRONOTE 2024\n")
     groups = {}
     for path in (inventory / "group_vars").glob("ent_*.yml"):
         slug = path.stem[len("ent_"):]
@@ -121,7 +122,9 @@ def _one_etablissement(uai: str) -> bool:
         out.update(values)
         return out
 
-    service = ensure(ServiceHandler(console, uai, params(ENT_SERVICE, uai=uai)), False)
+    hv = _WORKER["vars"][uai]
+    service = ensure(ServiceHandler(console, uai, params(ENT_SERVICE, uai=uai,
+                                                        block_version=hv.get("ent_service_block_version"))), False)
     code = service.after.page.code
     access = ensure(AccessHandler(console, uai, params(ENT_SERVICE_ACCESS, uai=uai, code=code,
                                                        profiles=PROFILES), False), False)

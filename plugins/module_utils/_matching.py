@@ -332,19 +332,16 @@ class _Decider:
         self.pnames = {p.ident: _names(p.nom, p.prenom, p.birth_date) for p in people}
         self.anames = {login: _names(a.nom, a.prenom, a.birth_date) for login, a in accounts.items()}
         self.by_nom: dict[tuple[str, str], list[str]] = defaultdict(list)
-        self.by_compact: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.parents_of: dict[str, list[str]] = defaultdict(list)
-        self.lower_logins: dict[str, list[str]] = defaultdict(list)
         for login in sorted(accounts):
             account, names = accounts[login], self.anames[login]
-            self.lower_logins[login.strip().lower()].append(login)
             if account.profile not in PROFILES or not names.nom:
                 continue
             self.by_nom[(account.profile, names.nom)].append(login)
-            self.by_compact[(account.profile, names.compact)].append(login)
             if account.profile == PARENT_PROFILE:
                 for child in set(account.children):
                     self.parents_of[child].append(login)
+        self._children_cache: dict[str, tuple[set[str], set[str]]] = {}
         self.holders: dict[str, list[str]] = defaultdict(list)
         for ident, login in sorted(current.items()):
             if login:
@@ -358,6 +355,23 @@ class _Decider:
         self.decisions: dict[str, Decision] = {}
 
     # -- inputs -----------------------------------------------------------------------
+    @cached_property
+    def lower_logins(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for login in sorted(self.accounts):
+            out[login.strip().lower()].append(login)
+        return out
+
+    @cached_property
+    def by_compact(self) -> dict[tuple[str, str], list[str]]:
+        """Accounts by profile and nom without spaces: only to list candidates."""
+        out: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for login in sorted(self.accounts):
+            names = self.anames[login]
+            if names.nom:
+                out[(self.accounts[login].profile, names.compact)].append(login)
+        return out
+
     def _account_for(self, login: str) -> str | None:
         """The directory login a typed login means: exact, else the only case-insensitive equal."""
         if login in self.accounts:
@@ -462,6 +476,12 @@ class _Decider:
 
     def _child_accounts(self, person: Person) -> tuple[set[str], set[str]]:
         """(every account the children may be, the accounts they are with certainty)."""
+        cached = self._children_cache.get(person.ident)
+        if cached is None:
+            cached = self._children_cache[person.ident] = self._find_child_accounts(person)
+        return cached
+
+    def _find_child_accounts(self, person: Person) -> tuple[set[str], set[str]]:
         possible: set[str] = set()
         sure: set[str] = set()
         for child in person.children:
