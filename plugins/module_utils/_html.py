@@ -33,7 +33,7 @@ def label_key(text: str) -> str:
 
 
 def parse(html: str | bytes, url: str, encoding: str | None = None) -> lxml.html.HtmlElement:
-    """Parse a page; links and form actions resolve against ``url``.
+    """Parse a page; form actions resolve against ``url`` (see :func:`read_form_element`).
 
     ``encoding`` is the charset the HTTP headers state, when they state one;
     otherwise the page's own ``<meta charset>`` decides.
@@ -41,9 +41,10 @@ def parse(html: str | bytes, url: str, encoding: str | None = None) -> lxml.html
     if not html:
         raise UnexpectedPageError(f"Empty page at {url}.")
     parser = lxml.html.HTMLParser(encoding=encoding) if encoding and isinstance(html, bytes) else None
-    doc = lxml.html.document_fromstring(html, parser=parser, base_url=url)
-    doc.make_links_absolute(url, resolve_base_href=True)
-    return doc
+    # Links stay as written: forms resolve their action against ``url`` when
+    # read (rewriting every link of a page of thousands of rows cost more
+    # than parsing it).
+    return lxml.html.document_fromstring(html, parser=parser, base_url=url)
 
 
 def parse_response(response: requests.Response) -> lxml.html.HtmlElement:
@@ -54,7 +55,11 @@ def parse_response(response: requests.Response) -> lxml.html.HtmlElement:
 
 def text_of(element: lxml.html.HtmlElement | None) -> str:
     """The visible text of an element, whitespace collapsed."""
-    return clean_text(element.text_content()) if element is not None else ""
+    if element is None:
+        return ""
+    # A cell without children (most cells of a big table) has all its text in .text.
+    text = element.text if len(element) == 0 else element.text_content()
+    return " ".join(text.split()) if text else ""
 
 
 @dataclass
@@ -115,6 +120,18 @@ class Form:
 
     def has_label(self, label: str) -> bool:
         return any(c.label and c.matches(label) for c in self.controls)
+
+    def by_labels(self) -> dict[str, Control]:
+        """Every labelled control by its label as compared (see :func:`label_key`), first one wins.
+
+        For forms of thousands of controls (a row each), where looking each
+        label up with :meth:`by_label` would cost a scan per control.
+        """
+        out: dict[str, Control] = {}
+        for control in self.controls:
+            for text in control.labels or ([control.label] if control.label else []):
+                out.setdefault(label_key(text).casefold(), control)
+        return out
 
     def set_text(self, label: str, value: str) -> None:
         self.by_label(label).value = value
@@ -219,7 +236,7 @@ def table_rows(doc: lxml.html.HtmlElement, css_id: str, url: str) -> tuple[list[
 
 def row_cells(header: list[str], row: lxml.html.HtmlElement) -> dict[str, lxml.html.HtmlElement]:
     """A row's cells keyed by their column header."""
-    return dict(zip(header, row.xpath("./td")))
+    return dict(zip(header, (cell for cell in row if cell.tag == "td")))
 
 
 def flash_problems(doc: lxml.html.HtmlElement) -> list[str]:

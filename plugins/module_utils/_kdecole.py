@@ -32,6 +32,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
 from ansible_collections.ent.pronote.plugins.module_utils._html import (
     Form,
     flash_problems,
+    label_key,
     parse_response,
     read_form,
     read_form_element,
@@ -441,8 +442,13 @@ class KdecoleConsole:
         """Bind each row of the step to ``logins[ident]`` (absent: nothing), validate, go on."""
         assert page.form is not None
         form = copy.deepcopy(page.form)
+        inputs = form.by_labels()
         for row in page.rows:
-            form.set_text(STEP_INPUT_LABEL.format(ident=row.ident), logins.get(row.ident, ""))
+            label = STEP_INPUT_LABEL.format(ident=row.ident)
+            control = inputs.get(label_key(label).casefold())
+            if control is None:
+                raise UnexpectedPageError(f"Step {page.step}/6 of the import of {page.uai} has no field « {label} ».")
+            control.value = logins.get(row.ident, "")
         what = f"validate step {page.step}/6 ({page.title}) of the identifiers import of {page.uai}"
         location = self.post(form, what, extra=[("action", STEP_VALIDATE)])
         return self.read_import(page.uai, location)

@@ -89,10 +89,12 @@ def test_text_of_none_is_empty():
 
 
 # --- parse ----------------------------------------------------------------------
-def test_parse_makes_links_absolute():
-    doc = parse('<html><body><a href="services/new">x</a><form action="../y"></form></body></html>', URL)
-    assert doc.xpath("//a/@href") == ["https://ent.example.test/mbn/etab/0671234C/admin/services/new"]
-    assert doc.xpath("//form/@action") == ["https://ent.example.test/mbn/etab/0671234C/y"]
+def test_form_actions_resolve_against_the_page_url():
+    doc = parse('<html><body><a href="services/new">x</a><form id="f" action="../y"></form>'
+                '<form id="g"></form></body></html>', URL)
+    assert doc.base_url == URL
+    assert read_form(doc, "f", URL).action == "https://ent.example.test/mbn/etab/0671234C/y"
+    assert read_form(doc, "g", URL).action == URL
 
 
 @pytest.mark.parametrize("empty", ["", b""])
