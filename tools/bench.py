@@ -36,26 +36,17 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _sandbox import PASSWORD, PYTHON, ROOT, sandbox, stop
+
 sys.path[:0] = [str(ROOT / "collections")]
-PYTHON = sys.executable
 ANSIBLE_PLAYBOOK = str(Path(PYTHON).with_name("ansible-playbook"))
-PASSWORD = "Demo-2026!"
 PROFILES = ["Elève", "Parent", "Enseignant", "Personnel"]
 RECAP = re.compile(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", re.M)
 
 
-def sandbox(state: Path, *args: str) -> str:
-    proc = subprocess.run([PYTHON, "-m", "sandbox", *args, "--state-dir", str(state)], cwd=ROOT,
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"sandbox {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc.stdout
-
-
 def fresh_region(state: Path, etabs: int, latency: int, scale: float = 1.0) -> dict:
     """Stop any sandbox, seed a new region, start, set the latency, write the inventory."""
-    subprocess.run([PYTHON, "-m", "sandbox", "stop", "--state-dir", str(state)], cwd=ROOT, capture_output=True)
+    stop(state)
     sandbox(state, "seed", "--seed", "1", "--etabs", str(etabs), "--scale", str(scale), "--reset")
     files = state / "identifiants"
     sandbox(state, "export", "--all", "--out-dir", str(files))
@@ -231,8 +222,7 @@ def main() -> int:
                 compare(f"import x{args.import_scale:g}", lambda: fresh_region(state, n, 0, args.import_scale),
                         forks, Path(tmp), rows, ("--tags", "identifiers"), _one_import)
         finally:
-            subprocess.run([PYTHON, "-m", "sandbox", "stop", "--state-dir", str(state)], cwd=ROOT,
-                           capture_output=True)
+            stop(state)
     print()
     print(f"{n} établissements, {forks} forks")
     print(f"{'phase':>16} {'run':>6} {'ansible s':>10} {'s/etab':>7} {'floor s':>8} {'s/etab':>7} {'ratio':>6}"

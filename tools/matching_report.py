@@ -24,16 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _sandbox import PASSWORD, ROOT, sandbox, stop
+
 sys.path[:0] = [str(ROOT / "collections"), str(ROOT)]
-PYTHON = sys.executable
-PASSWORD = "Demo-2026!"
 
 from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure  # noqa: E402
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings  # noqa: E402
@@ -41,14 +39,6 @@ from ansible_collections.ent.pronote.plugins.module_utils._identifiers import CA
 from ansible_collections.ent.pronote.plugins.module_utils._import import ImportHandler  # noqa: E402
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole  # noqa: E402
 from sandbox.pronote import ground_truth  # noqa: E402  (a tool may read the sandbox; the product never does)
-
-
-def sandbox(state: Path, *args: str) -> str:
-    proc = subprocess.run([PYTHON, "-m", "sandbox", *args, "--state-dir", str(state)], cwd=ROOT,
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"sandbox {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc.stdout
 
 
 def plain_import(console: KdecoleConsole, uai: str, src: Path) -> None:
@@ -130,8 +120,7 @@ def main() -> int:
                 score(console, uai, truth, findable, tallies["ENT seul"])
             db.close()
         finally:
-            subprocess.run([PYTHON, "-m", "sandbox", "stop", "--state-dir", str(state)], cwd=ROOT,
-                           capture_output=True)
+            stop(state)
 
     print(f"Rapprochement des identifiants : {len(etabs)} établissements (graine {args.seed}, "
           f"échelle {args.scale:g})")

@@ -234,6 +234,28 @@ def table_rows(doc: lxml.html.HtmlElement, css_id: str, url: str) -> tuple[list[
     return header, rows
 
 
+def table_texts(doc: lxml.html.HtmlElement, css_id: str, url: str) -> tuple[list[str], list[list[str]]]:
+    """Header texts and the cell texts of every body row of ``<table id=css_id>``.
+
+    For read-only data tables of thousands of rows (a directory, a list of
+    identifiers): texts only, whitespace collapsed, with as little Python per
+    cell as lxml allows.
+    """
+    header, rows = table_rows(doc, css_id, url)
+    texts = [[" ".join("".join(td.itertext()).split()) for td in tr.iterchildren("td")] for tr in rows]
+    if any(len(row) < len(header) for row in texts):
+        raise UnexpectedPageError(f"The table '{css_id}' of {url} has rows with missing cells.")
+    return header, texts
+
+
+def columns(header: list[str], needed: tuple[str, ...], what: str) -> list[int]:
+    """The positions of the ``needed`` columns in ``header``, or an error naming the missing one."""
+    missing = [name for name in needed if name not in header]
+    if missing:
+        raise UnexpectedPageError(f"The table of {what} has no column « {missing[0]} ».")
+    return [header.index(name) for name in needed]
+
+
 def row_cells(header: list[str], row: lxml.html.HtmlElement) -> dict[str, lxml.html.HtmlElement]:
     """A row's cells keyed by their column header."""
     return dict(zip(header, (cell for cell in row if cell.tag == "td")))

@@ -37,7 +37,9 @@ from ansible_collections.ent.pronote.plugins.module_utils._html import (
     read_form,
     read_form_element,
     row_cells,
+    columns,
     table_rows,
+    table_texts,
     text_of,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, new_session, request
@@ -386,29 +388,23 @@ class KdecoleConsole:
         """The pairs (ENT account, Identifiant PRONOTE) the site holds now, by identifier."""
         url = self.url("identifiers_list", uai=uai)
         doc = self.get(url, f"read the imported identifiers of {uai}")
-        header, rows = table_rows(doc, IDENTIFIERS_TABLE, url)
-        pairs: dict[str, ImportedPair] = {}
-        for row in rows:
-            cells = _cells(header, row, (COL_ACCOUNT, COL_IDENT, COL_PROFILE), f"the identifiers of {uai}")
-            pair = ImportedPair(text_of(cells[COL_IDENT]), text_of(cells[COL_ACCOUNT]), text_of(cells[COL_PROFILE]))
-            pairs[pair.ident] = pair
-        return pairs
+        header, rows = table_texts(doc, IDENTIFIERS_TABLE, url)
+        account, ident, profile = columns(header, (COL_ACCOUNT, COL_IDENT, COL_PROFILE), f"the identifiers of {uai}")
+        return {row[ident]: ImportedPair(row[ident], row[account], row[profile]) for row in rows}
 
     def read_directory(self, uai: str) -> list[DirectoryAccount]:
         """Every ENT account attached to the site ("Parcourir" without a search)."""
         url = self.url("directory", uai=uai)
         doc = self.get(url, f"read the ENT directory of {uai}")
-        header, rows = table_rows(doc, DIRECTORY_TABLE, url)
-        accounts = []
-        for row in rows:
-            cells = _cells(header, row, (COL_ACCOUNT, COL_NOM, COL_PRENOM, COL_BIRTH, COL_PROFILE, COL_CHILDREN),
-                           f"the ENT directory of {uai}")
-            children = text_of(cells[COL_CHILDREN])
-            accounts.append(DirectoryAccount(
-                login=text_of(cells[COL_ACCOUNT]), profile=text_of(cells[COL_PROFILE]), nom=text_of(cells[COL_NOM]),
-                prenom=text_of(cells[COL_PRENOM]), birth_date=_french_date(text_of(cells[COL_BIRTH]), uai),
-                children=tuple(c.strip() for c in children.split(",") if c.strip())))
-        return accounts
+        header, rows = table_texts(doc, DIRECTORY_TABLE, url)
+        login, nom, prenom, birth, profile, children = columns(
+            header, (COL_ACCOUNT, COL_NOM, COL_PRENOM, COL_BIRTH, COL_PROFILE, COL_CHILDREN),
+            f"the ENT directory of {uai}")
+        return [DirectoryAccount(
+            login=row[login], profile=row[profile], nom=row[nom], prenom=row[prenom],
+            birth_date=_french_date(row[birth], uai),
+            children=tuple(c.strip() for c in row[children].split(",") if c.strip()) if row[children] else ())
+            for row in rows]
 
     def start_import(self, uai: str, mode: str, filename: str, content: bytes) -> ImportPage:
         """Upload an identifiers file in ``mode``; return the first step."""
@@ -586,8 +582,11 @@ def _french_date(text: str, uai: str) -> datetime.date | None:
     """``jj/mm/aaaa`` (or empty) as a date."""
     if not text:
         return None
+    day, month, year = text.split("/") if text.count("/") == 2 else ("", "", "")
     try:
-        return datetime.datetime.strptime(text, "%d/%m/%Y").date()
+        if not (len(day) == 2 and len(month) == 2 and len(year) == 4):
+            raise ValueError(text)
+        return datetime.date(int(year), int(month), int(day))
     except ValueError:
         raise UnexpectedPageError(f"The ENT directory of {uai} shows a birth date '{text}' not as jj/mm/aaaa.") from None
 
