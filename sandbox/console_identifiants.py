@@ -105,32 +105,25 @@ def identifiants_form(uai: str) -> Response:
 
 # ---------------------------------------------------------------- an import
 
-def _site_import(import_id: str) -> sqlite3.Row | Response:
-    """The import ``import_id`` of the current site, or the 404 page."""
+def _open_import(import_id: str) -> sqlite3.Row | Response:
+    """The import ``import_id`` of the current site; or the 404 page; or, when the
+    import was closed, 303 to the form with "Cet import n'est plus en cours."."""
     row = ids.get_import(get_db(), int(import_id)) if import_id.isascii() and import_id.isdigit() else None
     if row is None or row["etab_id"] != g.site["id"]:
         return page(404, f"Import inconnu : {import_id}", layout="base.html")
-    return row
-
-
-def _closed(row: sqlite3.Row) -> Response | None:
-    """303 to the form with "Cet import n'est plus en cours." when the import was closed."""
     if row["status"] in ids.CLOSED:
         set_flash("erreur", ids.NOT_RUNNING)
         return redirect(form_path(g.site["uai"]), 303)
-    return None
+    return row
 
 
 @bp.get("/etab/<uai>/admin/identifiants/import/<import_id>")
 @console_view()
 def import_status(uai: str, import_id: str) -> Response:
     """Where an import stands: 303 to its current step, or to its end page."""
-    row = _site_import(import_id)
+    row = _open_import(import_id)
     if isinstance(row, Response):
         return row
-    closed = _closed(row)
-    if closed is not None:
-        return closed
     if row["status"] == ids.FINISHED:
         return redirect(import_path(uai, row["id"], "fin"), 303)
     return redirect(step_path(uai, row["id"], row["current_step"]), 303)
@@ -152,7 +145,7 @@ def _step_page(row: sqlite3.Row, step: int, rows: list[ids.StepRow], typed: dict
 @console_view()
 def import_step(uai: str, import_id: str, step: int) -> Response:
     """One step: the matching table; POST validates (and saves) or interrupts."""
-    row = _site_import(import_id)
+    row = _open_import(import_id)
     if isinstance(row, Response):
         return row
     return _import_step(uai, row, step)
@@ -161,9 +154,6 @@ def import_step(uai: str, import_id: str, step: int) -> Response:
 def _import_step(uai: str, row: sqlite3.Row, step: int) -> Response:
     """Show, validate or interrupt step ``step`` of the import ``row``, if it is the current one."""
     import_id = row["id"]
-    closed = _closed(row)
-    if closed is not None:
-        return closed
     if row["status"] != ids.RUNNING or row["current_step"] != step:
         return redirect(import_path(uai, import_id), 303)
     conn = get_db()
@@ -194,12 +184,9 @@ def _import_step(uai: str, row: sqlite3.Row, step: int) -> Response:
 @console_view()
 def import_end(uai: str, import_id: str) -> Response:
     """"Import terminé": the bilan of the six steps."""
-    row = _site_import(import_id)
+    row = _open_import(import_id)
     if isinstance(row, Response):
         return row
-    closed = _closed(row)
-    if closed is not None:
-        return closed
     if row["status"] != ids.FINISHED:
         return redirect(import_path(uai, row["id"]), 303)
     return render("identifiants_fin.html", bilan=ids.bilan(get_db(), row["id"]), form=form_path(uai),
