@@ -36,7 +36,9 @@ options:
   retries:
     description:
       - How many times a failed read (server error, timeout, expired session) is retried,
-        and how many times the whole read-compare-change cycle is started again.
+        and how many times in a row the whole read-compare-change cycle is started again
+        without getting further. A cycle that changed something before it failed starts the count
+        again, up to 8 times as many cycles in all.
     type: int
     default: 3
   session_cache:

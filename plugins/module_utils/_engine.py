@@ -46,10 +46,24 @@ class Outcome(Generic[S, P]):
 
 
 def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, backoff: float = 0.25) -> Outcome[S, P]:
-    """Bring the remote object to the desired state (or predict it in check mode)."""
+    """Bring the remote object to the desired state (or predict it in check mode).
+
+    ``attempts`` bounds the failures in a row that made no progress. An
+    attempt that changed the remote object before failing (a long plan cut by
+    a 500 in its middle) does not use up the budget: the next read finds a
+    smaller plan, so the run converges however long the plan is, as long as
+    each attempt gets somewhere. A hard ceiling of ``attempts * 8`` cycles
+    still bounds a server that keeps failing after some progress.
+    """
+    attempts = max(1, attempts)
     first_before: Any = _UNSET
+    previous_before: Any = _UNSET
     retried: list[str] = []
-    for attempt in range(1, max(1, attempts) + 1):
+    in_a_row = 0
+    cycle = 0
+    while True:
+        cycle += 1
+        before: Any = _UNSET
         try:
             before = handler.read()
             if first_before is _UNSET:
@@ -57,19 +71,22 @@ def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, bac
             todo = handler.plan(before)
             if not todo:
                 # Nothing (left) to do: changed only if an earlier attempt changed something.
-                return Outcome(bool(retried) and before != first_before, first_before, before, todo, attempt, retried)
+                return Outcome(bool(retried) and before != first_before, first_before, before, todo, cycle, retried)
             if check_mode:
-                return Outcome(True, before, handler.predict(before, todo), todo, attempt, retried)
+                return Outcome(True, before, handler.predict(before, todo), todo, cycle, retried)
             after = handler.apply(before, todo)
-            return Outcome(True, first_before, after, todo, attempt, retried)
+            return Outcome(True, first_before, after, todo, cycle, retried)
         except TransientError as exc:
-            if attempt >= attempts:
+            progressed = before is not _UNSET and previous_before is not _UNSET and before != previous_before
+            in_a_row = 1 if progressed else in_a_row + 1
+            if before is not _UNSET:
+                previous_before = before
+            if in_a_row >= attempts or cycle >= attempts * 8:
                 if retried:
-                    raise TransientError(f"{exc} (gave up after {attempt} attempts)") from None
+                    raise TransientError(f"{exc} (gave up after {cycle} attempts)") from None
                 raise
             retried.append(str(exc))
-            time.sleep(min(backoff * 2 ** (attempt - 1), 3.0))
-    raise AssertionError("unreachable")
+            time.sleep(min(backoff * 2 ** (in_a_row - 1), 3.0))
 
 
 class _Unset:

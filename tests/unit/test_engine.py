@@ -160,3 +160,48 @@ def test_non_transient_errors_propagate_immediately(error, no_sleep):
 def test_attempts_below_one_still_tries_once():
     handler = Handler(2, 5)
     assert ensure(handler, check_mode=False, attempts=0).changed
+
+
+class Stepper(Handler):
+    """Each apply moves the counter one step towards the target, then fails ``failing`` times in all."""
+
+    def __init__(self, state, target, failing):
+        super().__init__(state, target)
+        self.failing = failing
+
+    def apply(self, before, plan):
+        self.calls.append("apply")
+        self.state = before + 1
+        if self.failing:
+            self.failing -= 1
+            raise TransientError("HTTP 500")
+        return self.state
+
+
+def test_failures_that_make_progress_do_not_use_up_the_attempts(no_sleep):
+    # A long plan cut by a 500 after every step: 9 failures in all, but each attempt gets one step further.
+    handler = Stepper(0, 10, failing=9)
+    outcome = ensure(handler, check_mode=False, attempts=3, backoff=0.25)
+    assert outcome.changed and handler.state == 10
+    assert (outcome.before, outcome.after, outcome.attempts) == (0, 10, 10)
+    assert len(outcome.retried) == 9
+    # The back-off starts again after each step forward.
+    assert no_sleep == [0.25] * 9
+
+
+def test_progress_then_failures_without_progress_give_up(no_sleep):
+    handler = Stepper(0, 10, failing=2)
+    handler.read_failures = [None, None] + [TransientError("HTTP 503")] * 10
+    with pytest.raises(TransientError) as err:
+        ensure(handler, check_mode=False, attempts=3)
+    # Attempt 2 sees the step of attempt 1 (progress, count back to 1), then two failed reads end it.
+    assert str(err.value) == "HTTP 503 (gave up after 4 attempts)"
+    assert handler.state == 2
+
+
+def test_a_server_that_always_fails_after_a_step_is_bounded(no_sleep):
+    handler = Stepper(0, 1000, failing=10_000)
+    with pytest.raises(TransientError) as err:
+        ensure(handler, check_mode=False, attempts=2)
+    assert str(err.value) == "HTTP 500 (gave up after 16 attempts)"
+    assert handler.calls.count("apply") == 16
