@@ -123,17 +123,14 @@ def _one_etablissement(uai: str) -> bool:
 
 
 def _one_import(uai: str) -> bool:
-    from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
-    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import read_identifiers
-    from ansible_collections.ent.pronote.plugins.module_utils._import import ImportHandler, import_mode
+    from ansible_collections.ent.pronote.plugins.module_utils._import import VerdictCache, run_import
+    from ansible_collections.ent.pronote.plugins.module_utils._specs import ENT_IDENTIFIERS_IMPORT
 
     hv = _WORKER["vars"][uai]
-    console = _console(hv)
-    src = Path(hv["ent_identifiers_dir"]) / f"{uai}.xml"
-    content = src.read_bytes()
-    file = read_identifiers(src)
-    handler = ImportHandler(console, uai, file, content, src.name, import_mode("auto", file))
-    return ensure(handler, False).changed
+    params = {k: v.get("default") for k, v in ENT_IDENTIFIERS_IMPORT.items()}
+    params.update(uai=uai, src=str(Path(hv["ent_identifiers_dir"]) / f"{uai}.xml"))
+    result, _, _ = run_import(_console(hv), uai, params, False, VerdictCache(hv["ent_console_url"], uai))
+    return result["changed"]
 
 
 def _console(hv: dict):

@@ -166,28 +166,31 @@ class _Problem(Exception):
         self.line = line
 
 
-def read_identifiers(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> IdentifiersFile:
+def read_identifiers(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                     filename: str | None = None) -> IdentifiersFile:
     """Read and check a whole identifiers file.
 
     ``source`` is the file's content (``bytes``) or its path (``str`` or
     ``os.PathLike``: a ``str`` is always a path, never XML text). A file over
-    ``max_bytes`` is refused before it is parsed.
+    ``max_bytes`` is refused before it is parsed. ``filename`` names bytes
+    read elsewhere (:func:`read_bounded`) in the messages.
     """
-    filename = None
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         if len(data) > max_bytes:
-            raise IdentifiersFileError(f"the file is {len(data)} bytes, more than the {max_bytes} allowed")
+            raise IdentifiersFileError(f"the file is {len(data)} bytes, more than the {max_bytes} allowed",
+                                       filename=filename)
     else:
         filename = os.fspath(source)
-        data = _read_path(filename, max_bytes)
+        data = read_bounded(filename, max_bytes)
     try:
         return _parse(data)
     except _Problem as problem:
         raise IdentifiersFileError(problem.cause, problem.line, filename) from None
 
 
-def _read_path(path: str, max_bytes: int) -> bytes:
+def read_bounded(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The bytes of the file at ``path``, refused when over ``max_bytes``."""
     try:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size

@@ -11,16 +11,33 @@ server) is started again from a fresh read and finished.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
 from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError, ValidationError
-from ansible_collections.ent.pronote.plugins.module_utils._identifiers import CATEGORIES, IdentifiersFile, Person
-from ansible_collections.ent.pronote.plugins.module_utils._kdecole import KdecoleConsole
+from ansible_collections.ent.pronote.plugins.module_utils._identifiers import (
+    CATEGORIES,
+    IdentifiersFile,
+    Person,
+    read_bounded,
+    read_identifiers,
+)
+from ansible_collections.ent.pronote.plugins.module_utils._kdecole import (
+    ImportPages,
+    KdecoleConsole,
+    directory_of,
+    identifiers_of,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, MatchPlan, decide, outcome_state
+from ansible_collections.ent.pronote.plugins.module_utils._session_cache import cache_root
 
 MODES = ("complet", "partiel")
 #: every outcome of a decision, in report order
@@ -69,7 +86,7 @@ class ImportHandler:
 
     def __init__(self, console: KdecoleConsole, uai: str, file: IdentifiersFile, content: bytes, filename: str,
                  mode: str, *, manual: dict[str, str] | None = None, assisted: bool = True,
-                 max_removed_share: float = 0.10, force: bool = False) -> None:
+                 max_removed_share: float = 0.10, force: bool = False, pages: ImportPages | None = None) -> None:
         self.console = console
         self.uai = uai
         self.file = file
@@ -83,11 +100,17 @@ class ImportHandler:
         self.match: MatchPlan | None = None
         self.accounts: list[Account] = []
         self.uploaded = False
+        #: pages already read, used by the first :meth:`read`
+        self._pages = pages
+        #: digest of the pages of the latest :meth:`read`
+        self.pages_digest = ""
 
     def read(self) -> ImportState:
-        current = {ident: pair.login for ident, pair in self.console.read_identifiers(self.uai).items()}
+        pages, self._pages = self._pages or self.console.read_import_pages(self.uai), None
+        self.pages_digest = pages.digest
+        current = {ident: pair.login for ident, pair in identifiers_of(pages.identifiers, self.uai).items()}
         self.accounts = [Account(a.login, a.profile, a.nom, a.prenom, a.birth_date, a.children)
-                         for a in self.console.read_directory(self.uai)]
+                         for a in directory_of(pages.directory, self.uai)]
         self.match = decide(self.file.people, self.accounts, current, mode=self.mode, manual=self.manual,
                             assisted=self.assisted)
         return ImportState(current)
@@ -122,6 +145,179 @@ class ImportHandler:
             raise UnexpectedPageError(f"The identifiers import of {self.uai} did not reach its end page "
                                       f"after {MAX_PAGES} validations.")
         return ImportState({ident: pair.login for ident, pair in self.console.read_identifiers(self.uai).items()})
+
+
+# --- one établissement, from the options to the result -------------------------
+
+def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_mode: bool,
+               verdicts: VerdictCache | None = None) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
+    """Import ``params["src"]`` into ``uai``: the result (counts only) and the identifiers per profile before/after.
+
+    Everything local (file, UAI, manual matches) is checked before the ENT is
+    read. With ``verdicts``, a run whose file, options and two pages are
+    byte for byte those of a run that found nothing to change returns that
+    run's result without deciding again (see :class:`VerdictCache`).
+    """
+    share = params["max_removed_share"]
+    if not 0.0 <= share <= 1.0:
+        raise ValidationError(f"max_removed_share must be between 0 and 1, got {share}.")
+    src = params["src"]
+    content = read_bounded(src, params["max_file_size"])
+    manual = read_manual_matches(params["manual_matches"]) if params.get("manual_matches") else {}
+    inputs = _digest(_CODE, uai, content, json.dumps(
+        [params["mode"], params["assisted"], share, params["force"], params["max_file_size"], sorted(manual.items())]))
+    record = verdicts.load() if verdicts is not None and not params.get("report") else None
+    known = record is not None and record.get("inputs") == inputs
+    # This very file was checked for this établissement by the run that stored the verdict.
+    identifiers = None if known else _checked_file(src, content, uai, params["max_file_size"])
+    pages = console.read_import_pages(uai)
+    if record is not None and known and record.get("pages") == pages.digest:
+        return {**record["result"], "reused_verdict": True}, record["profiles"], record["profiles"]
+    if identifiers is None:
+        identifiers = _checked_file(src, content, uai, params["max_file_size"])
+    mode = import_mode(params["mode"], identifiers)
+
+    def handler_for(read: ImportPages | None) -> ImportHandler:
+        return ImportHandler(console, uai, identifiers, content, os.path.basename(src), mode, manual=manual,
+                             assisted=params["assisted"], max_removed_share=share, force=params["force"], pages=read)
+
+    handler = handler_for(pages)
+    outcome = ensure(handler, check_mode, attempts=params["retries"] + 1)
+    plan = outcome.plan
+    result = _result(uai, mode, handler, len(outcome.before.pairs), len(outcome.after.pairs), plan)
+    result["changed"] = outcome.changed
+    before, after = _by_profile(outcome.before.pairs, handler), _by_profile(outcome.after.pairs, handler)
+    if params.get("report"):
+        result["report"] = params["report"]
+        result["manual_matches_template"] = write_report(
+            params["report"], uai, identifiers, handler.match, handler.accounts)
+    if outcome.retried:
+        result["retries"] = len(outcome.retried)
+    if verdicts is None:
+        return result, before, after
+    # Remember a "nothing to change" verdict. After a real import, the pages are read and decided once more:
+    # that second pass proves the import converged (and warns when it did not).
+    verdicts.drop()
+    settled, settled_state = handler, outcome.after
+    if plan and not check_mode:
+        settled = handler_for(None)
+        settled_state = settled.read()
+        left = settled.plan(settled_state)
+        if left:
+            result.setdefault("warnings", []).append(
+                f"After the import a new read of {uai} still finds {left.added} identifier(s) to add, "
+                f"{left.replaced} to replace and {left.removed} to remove: rerun, and read the report if it "
+                "persists.")
+            return result, before, after
+    elif plan:
+        return result, before, after
+    pairs = len(settled_state.pairs)
+    verdicts.save({"inputs": inputs, "pages": settled.pages_digest,
+                   "result": {**_result(uai, mode, settled, pairs, pairs, None), "changed": False},
+                   "profiles": _by_profile(settled_state.pairs, settled)})
+    return result, before, after
+
+
+def _checked_file(src: str, content: bytes, uai: str, max_bytes: int) -> IdentifiersFile:
+    identifiers = read_identifiers(content, max_bytes=max_bytes, filename=src)
+    if identifiers.uai != uai:
+        raise ValidationError(f"Refused: the file {src} is the export of établissement {identifiers.uai}, "
+                              f"not of {uai}.")
+    return identifiers
+
+
+def _result(uai: str, mode: str, handler: ImportHandler, before: int, after: int,
+            plan: ImportPlan | None) -> dict[str, Any]:
+    assert handler.match is not None
+    return {
+        "uai": uai, "mode": mode, "uploaded": handler.uploaded, "people": len(handler.file.people),
+        "counts": counts(handler.match),
+        "identifiers": {
+            "before": before, "after": after, "added": plan.added if plan else 0,
+            "replaced": plan.replaced if plan else 0, "removed": plan.removed if plan else 0,
+        },
+    }
+
+
+def _by_profile(pairs: dict[str, str], handler: ImportHandler) -> dict[str, int]:
+    """Counts of identifiers per ENT profile: a diff without names."""
+    profiles = {a.login.casefold(): a.profile for a in handler.accounts}
+    out: dict[str, int] = {}
+    for login in pairs.values():
+        profile = profiles.get(login.casefold(), "autre")
+        out[profile] = out.get(profile, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _digest(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _code_fingerprint() -> str:
+    """The code a verdict depends on: a new version of the reader, the matching or this module forgets them all."""
+    from ansible_collections.ent.pronote.plugins.module_utils import _identifiers, _kdecole, _matching
+
+    parts = []
+    for module in (_identifiers, _kdecole, _matching):
+        try:
+            with open(module.__file__ or "", "rb") as handle:
+                parts.append(handle.read())
+        except OSError:
+            return os.urandom(16).hex()  # no source to fingerprint: never reuse a verdict
+    with open(__file__, "rb") as handle:
+        parts.append(handle.read())
+    return _digest(*parts)
+
+
+_CODE = _code_fingerprint()
+
+
+class VerdictCache:
+    """The last "nothing to change" verdict of one établissement, so that a no-op run does not decide again.
+
+    Whether an import has anything to do is a pure function of the file, the
+    manual matches, the options, the code, and the two pages read (the
+    site's identifiers and its directory). A run that finds nothing to do
+    (or that imported and then found nothing left) stores the digests of all
+    of these with its result, counts only. The next run reads the same two
+    pages as ever; when every digest is the same, it returns that result. A
+    single byte of difference, in the file or in a page, and it decides
+    again. Kept in the cache directory (``$ENT_PRONOTE_CACHE_DIR``), mode
+    0600, per console URL and UAI.
+    """
+
+    def __init__(self, console_url: str, uai: str, directory: str | None = None) -> None:
+        self.directory = directory or os.path.join(cache_root(), "verdicts")
+        self.path = os.path.join(self.directory, _digest(console_url, uai)[:40] + ".json")
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                record = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) and {"inputs", "pages", "result", "profiles"} <= set(record) else None
+
+    def save(self, record: dict[str, Any]) -> None:
+        """Write atomically, mode 0600; a cache that cannot be written is only slower."""
+        with contextlib.suppress(OSError):
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(record, handle)
+                os.replace(tmp, self.path)
+            except OSError:
+                os.unlink(tmp)
+
+    def drop(self) -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
 
 
 # --- manual matches and the report ----------------------------------------------

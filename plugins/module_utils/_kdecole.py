@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
+import hashlib
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -177,6 +178,36 @@ class DirectoryAccount:
     children: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ImportPages:
+    """The two pages an import decides from, and a digest of their bodies."""
+
+    uai: str
+    identifiers: lxml.html.HtmlElement
+    directory: lxml.html.HtmlElement
+    digest: str
+
+
+def identifiers_of(doc: lxml.html.HtmlElement, uai: str) -> dict[str, ImportedPair]:
+    """The pairs of an "Identifiants importés" page, by identifier."""
+    header, rows = table_texts(doc, IDENTIFIERS_TABLE, f"the identifiers page of {uai}")
+    account, ident, profile = columns(header, (COL_ACCOUNT, COL_IDENT, COL_PROFILE), f"the identifiers of {uai}")
+    return {row[ident]: ImportedPair(row[ident], row[account], row[profile]) for row in rows}
+
+
+def directory_of(doc: lxml.html.HtmlElement, uai: str) -> list[DirectoryAccount]:
+    """The accounts of a directory page."""
+    header, rows = table_texts(doc, DIRECTORY_TABLE, f"the ENT directory page of {uai}")
+    login, nom, prenom, birth, profile, children = columns(
+        header, (COL_ACCOUNT, COL_NOM, COL_PRENOM, COL_BIRTH, COL_PROFILE, COL_CHILDREN),
+        f"the ENT directory of {uai}")
+    return [DirectoryAccount(
+        login=row[login], profile=row[profile], nom=row[nom], prenom=row[prenom],
+        birth_date=_french_date(row[birth], uai),
+        children=tuple(c.strip() for c in row[children].split(",") if c.strip()) if row[children] else ())
+        for row in rows]
+
+
 @dataclass
 class StepRow:
     """One person of an import step: what the file says, what the ENT recognised."""
@@ -225,6 +256,10 @@ class KdecoleConsole:
 
     def get(self, url: str, what: str) -> lxml.html.HtmlElement:
         """GET a console page, signing in through the CAS when asked to."""
+        return self.get_page(url, what)[0]
+
+    def get_page(self, url: str, what: str) -> tuple[lxml.html.HtmlElement, bytes]:
+        """:meth:`get`, with the body as the console sent it."""
         response = request(self.session, self.http, "GET", url, what)
         doc = parse_response(response) if response.content else None
         if doc is not None and login_form(doc) is not None:
@@ -233,7 +268,7 @@ class KdecoleConsole:
         self._check_status(response, what, doc)
         if doc is None:
             raise UnexpectedPageError(f"Could not {what}: the console sent an empty page.")
-        return doc
+        return doc, response.content
 
     def _sign_in(self, url: str, login_page: requests.Response, what: str) -> requests.Response:
         if self.cache is None:
@@ -386,25 +421,23 @@ class KdecoleConsole:
     # -- identifiers import ("Importer les identifiants Pronote") ------------
     def read_identifiers(self, uai: str) -> dict[str, ImportedPair]:
         """The pairs (ENT account, Identifiant PRONOTE) the site holds now, by identifier."""
-        url = self.url("identifiers_list", uai=uai)
-        doc = self.get(url, f"read the imported identifiers of {uai}")
-        header, rows = table_texts(doc, IDENTIFIERS_TABLE, url)
-        account, ident, profile = columns(header, (COL_ACCOUNT, COL_IDENT, COL_PROFILE), f"the identifiers of {uai}")
-        return {row[ident]: ImportedPair(row[ident], row[account], row[profile]) for row in rows}
+        return identifiers_of(self.get(self.url("identifiers_list", uai=uai),
+                                       f"read the imported identifiers of {uai}"), uai)
+
+    def read_import_pages(self, uai: str) -> ImportPages:
+        """The site's identifiers list and directory ("Parcourir" without a search), unparsed."""
+        identifiers, first = self.get_page(self.url("identifiers_list", uai=uai),
+                                           f"read the imported identifiers of {uai}")
+        directory, second = self.get_page(self.url("directory", uai=uai), f"read the ENT directory of {uai}")
+        digest = hashlib.sha256()
+        for body in (first, second):
+            digest.update(len(body).to_bytes(8, "big"))
+            digest.update(body)
+        return ImportPages(uai, identifiers, directory, digest.hexdigest())
 
     def read_directory(self, uai: str) -> list[DirectoryAccount]:
-        """Every ENT account attached to the site ("Parcourir" without a search)."""
-        url = self.url("directory", uai=uai)
-        doc = self.get(url, f"read the ENT directory of {uai}")
-        header, rows = table_texts(doc, DIRECTORY_TABLE, url)
-        login, nom, prenom, birth, profile, children = columns(
-            header, (COL_ACCOUNT, COL_NOM, COL_PRENOM, COL_BIRTH, COL_PROFILE, COL_CHILDREN),
-            f"the ENT directory of {uai}")
-        return [DirectoryAccount(
-            login=row[login], profile=row[profile], nom=row[nom], prenom=row[prenom],
-            birth_date=_french_date(row[birth], uai),
-            children=tuple(c.strip() for c in row[children].split(",") if c.strip()) if row[children] else ())
-            for row in rows]
+        """Every ENT account attached to the site."""
+        return directory_of(self.get(self.url("directory", uai=uai), f"read the ENT directory of {uai}"), uai)
 
     def start_import(self, uai: str, mode: str, filename: str, content: bytes) -> ImportPage:
         """Upload an identifiers file in ``mode``; return the first step."""

@@ -25,13 +25,18 @@ import requests
 MAX_AGE = 20 * 60  # never reuse a cached session older than this (seconds)
 
 
-def cache_dir() -> str:
+def cache_root() -> str:
     """``$ENT_PRONOTE_CACHE_DIR``, or ``$XDG_CACHE_HOME/ent.pronote``, or ``~/.cache/ent.pronote``."""
     base = os.environ.get("ENT_PRONOTE_CACHE_DIR")
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "ent.pronote")
-    return os.path.join(base, "sessions")
+    return base
+
+
+def cache_dir() -> str:
+    """Where the sessions are kept: ``sessions/`` under :func:`cache_root`."""
+    return os.path.join(cache_root(), "sessions")
 
 
 def cache_key(url: str, login: str, password: str) -> str:

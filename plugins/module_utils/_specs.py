@@ -85,4 +85,5 @@ ENT_IDENTIFIERS_IMPORT = {
     "force": {"type": "bool", "default": False},
     "report": {"type": "path"},
     "max_file_size": {"type": "int", "default": 64 * 1024 * 1024},
+    "reuse_verdict": {"type": "bool", "default": True},
 }

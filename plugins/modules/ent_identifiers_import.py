@@ -93,6 +93,17 @@ options:
     description: Refuse an identifiers file larger than this many bytes.
     type: int
     default: 67108864
+  reuse_verdict:
+    description:
+      - Remember, in the cache directory (mode 0600, counts only), that the file changes nothing on the ENT.
+        The next run still reads the site's identifiers and directory; when these pages, the file, the manual
+        matches and the options are byte for byte the same, it returns the remembered result instead of
+        deciding every person again.
+      - Any difference decides again. A verdict is never used when O(report) is asked.
+      - After a real import, the site is read and decided once more to prove the import converged; a warning
+        says so when something would still change.
+    type: bool
+    default: true
 author:
   - ENT PRONOTE ops
 """
@@ -124,6 +135,10 @@ mode:
 uploaded:
   description: Whether the file was uploaded (false when nothing had to change, and in check mode).
   returned: success
+  type: bool
+reused_verdict:
+  description: True when nothing had to change and the result is the one remembered by an earlier run (O(reuse_verdict)).
+  returned: when a verdict was reused
   type: bool
 people:
   description: Number of people in the file.

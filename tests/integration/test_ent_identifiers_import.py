@@ -116,12 +116,34 @@ def test_complet_check_then_import_then_nothing_to_do(sandbox: Sandbox, work: Pa
     assert not any(ident in dumped for ident in known) and not any(
         (v["login"] or "@") in dumped for v in known.values())
 
+    assert "warnings" not in real, "the import did not converge"
     after = sandbox.snapshot()
     again = run_tasks(sandbox, work, [task], hosts=uai).result(uai)
     assert again["changed"] is False and again["uploaded"] is False, again
+    # the real run read the site again after importing and found nothing left: that verdict is reused
+    assert again.get("reused_verdict") is True, again
     assert again["counts"] == real["counts"]
     assert sandbox.snapshot() == after
     assert run_tasks(sandbox, work, [task], hosts=uai, check=True).result(uai)["changed"] is False
+    # without the verdict, deciding everything again gives the same answer
+    fresh = run_tasks(sandbox, work, [imp(src=str(src), reuse_verdict=False)], hosts=uai).result(uai)
+    assert fresh["changed"] is False and "reused_verdict" not in fresh
+    same = ("counts", "identifiers", "people", "mode", "uploaded")
+    assert {k: again[k] for k in same} == {k: fresh[k] for k in same}
+    verdicts = list((work / "cache" / "verdicts").iterdir())
+    assert len(verdicts) == 1 and stat.S_IMODE(verdicts[0].stat().st_mode) == 0o600
+    assert not any(ident in verdicts[0].read_text() for ident in known), "a verdict holds names or identifiers"
+
+    # someone empties one identifier on the console: the page differs, the verdict is not reused, the run repairs
+    lost = sorted(pairs)[0]
+    db = sqlite3.connect(sandbox.state_dir / "sandbox.db")
+    with db:
+        db.execute("DELETE FROM ent_identifiers WHERE ident = ?", (lost,))
+    db.close()
+    repaired = run_tasks(sandbox, work, [task], hosts=uai).result(uai)
+    assert repaired["changed"] is True and "reused_verdict" not in repaired, repaired
+    assert repaired["identifiers"]["added"] == 1 and ent_pairs(sandbox, uai) == pairs
+    assert run_tasks(sandbox, work, [task], hosts=uai).result(uai).get("reused_verdict") is True
 
     # the CAS now releases each matched person's identifier for this établissement's PRONOTE
     pupil = next(ident for ident, login in sorted(pairs.items()) if known[ident]["category"] == "eleves")
