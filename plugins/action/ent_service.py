@@ -7,6 +7,8 @@ from typing import Any
 from ansible_collections.ent.pronote.plugins.action.ent_service_access import AccessHandler, access_result
 from ansible_collections.ent.pronote.plugins.module_utils import _service as svc
 from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+from ansible_collections.ent.pronote.plugins.module_utils._http import new_session
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url, read_info
 from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import KdecoleConsole, ServicePage, ServiceRow
 from ansible_collections.ent.pronote.plugins.module_utils._specs import ENT_SERVICE
@@ -86,6 +88,11 @@ class ActionModule(EntAction):
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         uai = svc.normalise_uai(params["uai"])
+        pronote: dict[str, Any] = {}
+        if params["state"] == "present" and not params.get("url") and params.get("pronote_root"):
+            params = {**params, "url": base_url(uai, params["pronote_root"])}
+        if params["state"] == "present" and str(params.get("block_version") or "").lower() == "auto":
+            params, pronote = self._version_from_pronote(params, uai)
         handler = ServiceHandler(self.console(params), uai, params)
         if handler.present and not params["allow_unsafe"]:
             problems = svc.unsafe_settings(handler.desired)
@@ -98,7 +105,8 @@ class ActionModule(EntAction):
         after_fields = after.fields if isinstance(after, ServiceState) else after  # check mode: predicted
         shown = after if isinstance(after, ServiceState) and after.exists else before
         code = shown.page.code if shown.page and after_fields is not None else None
-        result: dict[str, Any] = {"changed": outcome.changed, "uai": uai, "code": code, "service": after_fields}
+        result: dict[str, Any] = {"changed": outcome.changed, "uai": uai, "code": code, "service": after_fields,
+                                  **pronote}
         if handler.present and handler.desired["block_version"] is None and not before.exists:
             version = (after_fields or {}).get("block_version") or "its default"
             result["warnings"] = [f"block_version not set for {uai}: the console kept « Version » '{version}'. "
@@ -117,3 +125,15 @@ class ActionModule(EntAction):
             result["access"] = access
         result.update(self.diff(diff_before, diff_after, f"PRONOTE service of {uai}"))
         return result
+
+    def _version_from_pronote(self, params: dict[str, Any], uai: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``block_version: auto``: the version the PRONOTE.net server says (infoMobileApp.json)."""
+        url = params.get("url") or svc.default_url(uai)
+        http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"))
+        with new_session(http) as session:
+            info = read_info(session, http, url)
+        if not info.published or not info.block_version:
+            raise ValidationError(f"block_version auto: the PRONOTE.net base of {uai} ({url}) is not published, "
+                                  "so it does not say its version. Publish it, or give block_version.")
+        version = ".".join(str(n) for n in info.version)
+        return {**params, "block_version": info.block_version}, {"pronote_version": version}

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,9 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
 )
 
 USER_AGENT = "ent.pronote (Ansible collection)"
+#: what OpenSSL says when a server refuses a TLS client for its (missing or unknown) certificate
+_CLIENT_CERT_REFUSED = re.compile(r"(?i)certificate[ _]required|unknown[ _]ca|bad[ _]certificate|"
+                                  r"certificate[ _]unknown|peer did not return a certificate")
 RETRY_STATUSES = (500, 502, 503, 504)
 
 
@@ -36,6 +40,9 @@ class HttpSettings:
     ca_path: str | None = None
     timeout: float = 30.0
     retries: int = 3
+    #: a client certificate and its key (PEM files), for servers that demand one
+    client_cert: str | None = None
+    client_key: str | None = None
 
     @property
     def verify(self) -> bool | str:
@@ -47,6 +54,18 @@ class HttpSettings:
                 raise ConfigurationError(f"CA file not found: {self.ca_path}")
             return self.ca_path
         return True
+
+    @property
+    def cert(self) -> tuple[str, str] | str | None:
+        """The value of requests' ``cert``: the client certificate, if any."""
+        if not self.client_cert:
+            if self.client_key:
+                raise ConfigurationError("client_key is given without client_cert.")
+            return None
+        for path in (self.client_cert, self.client_key):
+            if path and not os.path.isfile(path):
+                raise ConfigurationError(f"Client certificate file not found: {path}")
+        return (self.client_cert, self.client_key) if self.client_key else self.client_cert
 
 
 def new_session(settings: HttpSettings) -> requests.Session:
@@ -78,30 +97,41 @@ def request(
     method: str,
     url: str,
     what: str,
+    accept: tuple[int, ...] = (),
     **kwargs: Any,
 ) -> requests.Response:
     """Send one request; turn transport failures into the client's errors.
 
     ``what`` names the operation for messages ("read the services of 0671234C").
+    A status of ``accept`` is returned even when it would be a transient error
+    (a PRONOTE.net base that is not published answers 503 on purpose).
     """
     kwargs.setdefault("timeout", settings.timeout)
     kwargs["verify"] = settings.verify
+    kwargs["cert"] = settings.cert
     try:
         response = session.request(method, url, **kwargs)
-    except requests.exceptions.SSLError as exc:
-        raise TLSError(
-            f"Could not {what}: the TLS certificate of {url} could not be verified "
-            f"({_reason(exc)}). Give the CA that signed it with ca_path."
-        ) from None
     except requests.exceptions.Timeout:
         raise TransientError(f"Could not {what}: {url} did not answer within {settings.timeout:g} s.") from None
+    except (requests.exceptions.SSLError, requests.exceptions.ConnectionError) as exc:
+        reason = _reason(exc)
+        if _CLIENT_CERT_REFUSED.search(reason):
+            raise TLSError(
+                f"Could not {what}: {url} demands a client certificate and refused "
+                + ("the one given" if settings.client_cert else "the connection without one")
+                + f" ({reason}). Give the certificate the host issued with client_cert and client_key."
+            ) from None
+        if isinstance(exc, requests.exceptions.SSLError):
+            raise TLSError(
+                f"Could not {what}: the TLS certificate of {url} could not be verified "
+                f"({reason}). Give the CA that signed it with ca_path."
+            ) from None
+        raise TransientError(f"Could not {what}: cannot connect to {url} ({reason}).") from None
     except requests.exceptions.RetryError as exc:
         raise TransientError(f"Could not {what}: {url} kept failing ({_reason(exc)}).") from None
-    except requests.exceptions.ConnectionError as exc:
-        raise TransientError(f"Could not {what}: cannot connect to {url} ({_reason(exc)}).") from None
     except requests.exceptions.InvalidURL as exc:
         raise ConfigurationError(f"Could not {what}: invalid URL {url} ({exc}).") from None
-    if response.status_code in RETRY_STATUSES:
+    if response.status_code in RETRY_STATUSES and response.status_code not in accept:
         raise TransientError(f"Could not {what}: {url} answered HTTP {response.status_code}.")
     return response
 

@@ -31,6 +31,8 @@ ENT_SERVICE = {
     "group": {"type": "str", "default": "Scolarité"},
     "show_block": {"type": "bool", "default": True},
     "block_version": {"type": "str"},
+    "pronote_root": {"type": "str"},
+    "pronote_ca_path": {"type": "path"},
     "pronote_cas_url": {"type": "str", "default": ""},
     "in_service_bar": {"type": "bool", "default": True},
     "label": {"type": "str", "default": DEFAULT_LABEL},
@@ -86,4 +88,52 @@ ENT_IDENTIFIERS_IMPORT = {
     "report": {"type": "path"},
     "max_file_size": {"type": "int", "default": 64 * 1024 * 1024},
     "reuse_verdict": {"type": "bool", "default": True},
+}
+
+#: TLS and time limits of a PRONOTE.net server (no credential)
+PRONOTE_CONNECTION = {
+    "ca_path": {"type": "path"},
+    "validate_certs": {"type": "bool", "default": True},
+    "timeout": {"type": "float", "default": 30.0},
+    "retries": {"type": "int", "default": 3},
+}
+
+PRONOTE_INFO = {
+    **PRONOTE_CONNECTION,
+    "uai": {"type": "str", "required": True},
+    "url": {"type": "str"},
+    "pronote_root": {"type": "str"},
+}
+
+PRONOTE_DELEGATION = {
+    **PRONOTE_CONNECTION,
+    "uai": {"type": "str", "required": True},
+    "hosting_url": {"type": "str", "default": "https://hebergement.index-education.net/"},
+    "client_cert": {"type": "path", "required": True},
+    "client_key": {"type": "path", "no_log": True},
+    "cas": {"type": "bool", "default": True},
+    "project": {"type": "str"},
+    "cas_url": {"type": "str"},
+    "espaces_delegation": {"type": "dict"},
+    "published_espaces": {"type": "list", "elements": "str"},
+    "racine": {"type": "str", "default": "Pronote"},
+    "published": {"type": "bool", "default": True},
+}
+
+CAS_SSO_CHECK = {
+    **PRONOTE_CONNECTION,
+    "uai": {"type": "str", "required": True},
+    "url": {"type": "str"},
+    "pronote_root": {"type": "str"},
+    "cas_url": {"type": "str", "required": True},
+    "accounts": {
+        "type": "list", "elements": "dict", "required": True,
+        "options": {
+            "profile": {"type": "str", "required": True},
+            "login": {"type": "str", "required": True},
+            "password": {"type": "str", "required": True, "no_log": True},
+            "name": {"type": "str"},
+        },
+    },
+    "fail_on_error": {"type": "bool", "default": True},
 }

@@ -47,7 +47,7 @@ options:
     choices: [SSO Pronote avec CAS, Pas de SSO ou SSO Standard]
     default: SSO Pronote avec CAS
   url:
-    description: I(URL) of the service. Defaults to C(https://<uai>.index-education.net/pronote/).
+    description: I(URL) of the service. Defaults to C(https://<uai>.index-education.net/pronote/) (see O(pronote_root)).
     type: str
   xiti_type:
     description: I(Type Xiti), as the console lists it.
@@ -65,7 +65,18 @@ options:
     description:
       - I(Version) of the bloc PRONOTE, for example C(PRONOTE 2024) (C(2024) is accepted).
       - It must match the PRONOTE server's version (FAQ). When unset, the current value is kept.
+      - C(auto) takes it from the PRONOTE.net server itself (its C(infoMobileApp.json), no credential);
+        the server of O(url) must be published.
     type: str
+  pronote_root:
+    description:
+      - Where the établissements' PRONOTE.net bases are, when not at Index Éducation's hosting
+        (the sandbox). The default O(url) becomes C(<pronote_root><uai>/pronote/).
+    type: str
+  pronote_ca_path:
+    description:
+      - CA file to verify the PRONOTE.net server with, for O(block_version=auto). Defaults to O(ca_path).
+    type: path
   pronote_cas_url:
     description: I(URL CAS de PRONOTE.net). The vendor's guide says to leave it empty.
     type: str
@@ -175,6 +186,11 @@ uai:
   returned: always
   type: str
   sample: 0671234C
+pronote_version:
+  description: The PRONOTE.net server's version, read for O(block_version=auto).
+  returned: when O(block_version=auto)
+  type: str
+  sample: 2024.3.2
 code:
   description: I(Code) of the service; null in check mode when the service would be created, and after removal.
   returned: success

@@ -71,14 +71,19 @@ class EntAction(ActionBase):
     @staticmethod
     def console(params: dict[str, Any]) -> KdecoleConsole:
         """The console client for the connection options of ``params``."""
-        http = HttpSettings(
-            validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
-            timeout=params["timeout"], retries=params["retries"],
-        )
+        http = EntAction.http(params)
         return KdecoleConsole(ConsoleSettings(
             console_url=params["console_url"], login=params["admin_login"], password=params["admin_password"],
             http=http, session_cache=params["session_cache"],
         ))
+
+    @staticmethod
+    def http(params: dict[str, Any], **overrides: Any) -> HttpSettings:
+        """TLS and time limits of the connection options of ``params``."""
+        values = {"validate_certs": params["validate_certs"], "ca_path": params.get("ca_path"),
+                  "timeout": params["timeout"], "retries": params["retries"]}
+        values.update(overrides)
+        return HttpSettings(**values)
 
     def diff(self, before: Any, after: Any, name: str) -> dict[str, Any]:
         """``diff`` result key when ``--diff`` is on."""

@@ -15,8 +15,11 @@ SPECS = {
     "ent_service_access": _specs.ENT_SERVICE_ACCESS,
     "run_summary": _specs.RUN_SUMMARY,
     "ent_identifiers_import": _specs.ENT_IDENTIFIERS_IMPORT,
+    "pronote_info": _specs.PRONOTE_INFO,
+    "pronote_delegation": _specs.PRONOTE_DELEGATION,
+    "cas_sso_check": _specs.CAS_SSO_CHECK,
 }
-PASSWORD_WORDS = ("password", "passwd", "secret", "token", "pass_phrase", "passphrase", "api_key")
+PASSWORD_WORDS = ("password", "passwd", "secret", "token", "pass_phrase", "passphrase", "api_key", "client_key")
 
 
 def module_names() -> list[str]:
@@ -113,11 +116,15 @@ def test_no_log_options_are_documented_as_passwords(module):
         looks_secret = any(word in name.lower() for word in PASSWORD_WORDS)
         if arg.get("no_log"):
             assert looks_secret, f"{module}: {path} is no_log but is not named like a password"
-            described = doc_options[name]["description"]
+            documented = doc_options
+            for part in path.split(".")[:-1]:
+                documented = documented[part]["suboptions"]
+            described = documented[name]["description"]
             text = " ".join(described) if isinstance(described, list) else described
             assert "never logged" in text.lower() or "no_log" in text.lower(), \
                 f"{module}: {path} is no_log but its documentation does not say it is never logged"
-            assert doc_options[name]["type"] == "str"
+            # a secret, or the path of a private key file
+            assert documented[name]["type"] == ("path" if name.endswith("_key") else "str")
         elif looks_secret:
             pytest.fail(f"{module}: {path} looks like a secret but is not no_log")
 
@@ -170,6 +177,13 @@ def test_action_group_membership_is_documented(module):
     membership = (attributes.get("action_group") or {}).get("membership") or []
     expected = ["ent.pronote.ent"] if module in connection_modules() else []
     assert membership == expected
+
+
+@pytest.mark.parametrize("module", sorted(SPECS))
+def test_pronote_modules_document_their_connection_fragment(module):
+    fragments = documentation(module).get("extends_documentation_fragment") or []
+    reaches_pronote = set(_specs.PRONOTE_CONNECTION) <= set(SPECS[module]) and module not in connection_modules()
+    assert ("ent.pronote.pronote_connection" in fragments) == reaches_pronote
 
 
 @pytest.mark.parametrize("module", sorted(SPECS))

@@ -1,0 +1,27 @@
+"""Action plugin of ent.pronote.pronote_delegation (documentation in plugins/modules/)."""
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.ent.pronote.plugins.module_utils._delegation import DelegationHandler
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import HostingConsole, HostingSettings
+from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai
+from ansible_collections.ent.pronote.plugins.module_utils._specs import PRONOTE_DELEGATION
+from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
+
+
+class ActionModule(EntAction):
+    ARGUMENT_SPEC = PRONOTE_DELEGATION
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        uai = normalise_uai(params["uai"])
+        http = self.http(params, client_cert=params["client_cert"], client_key=params.get("client_key"))
+        console = HostingConsole(HostingSettings(params["hosting_url"], http))
+        outcome = ensure(DelegationHandler(console, uai, params), self.check_mode, attempts=params["retries"] + 1)
+        before, after = outcome.before.as_result(), outcome.after.as_result()
+        result: dict[str, Any] = {"changed": outcome.changed, "uai": uai, "base": after}
+        if outcome.retried:
+            result["retries"] = len(outcome.retried)
+        result.update(self.diff(before, after, f"PRONOTE.net base of {uai}"))
+        return result

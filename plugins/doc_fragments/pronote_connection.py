@@ -1,0 +1,28 @@
+"""Documentation of the options that reach a PRONOTE.net server."""
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    DOCUMENTATION = r"""
+options:
+  ca_path:
+    description:
+      - CA file (PEM) to verify the server's TLS certificate with, instead of the system's.
+    type: path
+  validate_certs:
+    description: Verify TLS certificates. Never turn this off for a real server.
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for each answer.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many times a failed read (server error, timeout) is retried, and how many times in a row the
+        read-compare-change cycle is started again without getting further.
+    type: int
+    default: 3
+notes:
+  - Runs on the controller (action plugin); the target host is only a name, the établissement's UAI.
+"""

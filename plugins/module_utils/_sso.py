@@ -1,0 +1,250 @@
+"""The sign-on check: a test account clicks the PRONOTE tile and must land in its espace.
+
+For each test account: sign in at the ENT's CAS, open the PRONOTE espace of
+the account's profile as the tile does, follow the redirects, and confirm
+the landing page is that espace, for that person. A failure is classified
+with the causes of the support FAQ, each with a stable code, what is wrong
+and what to do, in French (the ops team's words). Tickets and passwords
+never appear in what this returns.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from urllib.parse import urljoin
+
+import lxml.html
+import requests
+
+from ansible_collections.ent.pronote.plugins.module_utils._cas import sign_in
+from ansible_collections.ent.pronote.plugins.module_utils._errors import (
+    AuthenticationError,
+    NotFoundError,
+    TLSError,
+    TransientError,
+    UnexpectedPageError,
+    ValidationError,
+)
+from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, text_of
+from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, new_session, request
+from ansible_collections.ent.pronote.plugins.module_utils._matching import normalise
+from ansible_collections.ent.pronote.plugins.module_utils._projects import same_cas
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
+    ESPACE_OF_PROFILE,
+    Espace,
+    PronoteInfo,
+    espace_url,
+    read_info,
+)
+
+#: the texts of PRONOTE.net's pages the check recognises (docs/pronote-net-screens.md)
+NO_ATTRIBUTE = 'attribut "idPronote"'
+TICKET_REFUSED = "n'a pas pu être validé"
+NO_ACCESS = "Vous n'avez pas accès à cet espace"
+IDENTIFICATION_IMPOSSIBLE = "Identification impossible"
+ESPACE_UNAVAILABLE = "Cet espace n'est pas disponible"
+
+#: code -> (what is wrong, what to do); {espace}, {cas_url}, {expected} are filled in
+CAUSES: dict[str, tuple[str, str]] = {
+    "base_introuvable": (
+        "Aucune base PRONOTE.net ne répond à l'adresse {url}.",
+        "Vérifier l'adresse de la base et, dans la console d'hébergement, « Paramètres de publication » : "
+        "la racine doit être « Pronote »."),
+    "base_non_publiee": (
+        "La base PRONOTE.net n'est pas publiée : personne ne peut s'y connecter.",
+        "Console d'hébergement : « Publier la base »."),
+    "cas_inactif": (
+        "PRONOTE.net ne délègue pas l'authentification au CAS.",
+        "Console d'hébergement, « Déléguer l'authentification » : cocher « Définir une délégation CAS » et "
+        "choisir le projet ENT (« Arrêter la publication » d'abord, puis « Publier la base »)."),
+    "url_cas": (
+        "PRONOTE.net délègue l'authentification à {cas_url}, pas au CAS de l'ENT ({expected}).",
+        "Console d'hébergement, « Déléguer l'authentification » : choisir le projet ENT de l'établissement "
+        "(« Arrêter la publication » d'abord, puis « Publier la base »)."),
+    "espace_non_publie": (
+        "L'{espace} n'est pas publié : tous les utilisateurs de ce profil échouent.",
+        "Console d'hébergement : publier l'{espace}."),
+    "espace_sans_delegation": (
+        "L'{espace} n'est pas délégué au CAS : ses utilisateurs doivent saisir un mot de passe PRONOTE.",
+        "Console d'hébergement, « Choix de la délégation en fonction de l'espace » : CAS pour l'{espace}."),
+    "compte_test": (
+        "Le CAS de l'ENT refuse le compte de test.",
+        "Vérifier l'identifiant et le mot de passe du compte de test dans l'inventaire (vault)."),
+    "sans_idpronote": (
+        "Échec de l'authentification par le serveur CAS : aucun attribut « idPronote » n'a été renvoyé. "
+        "Ce compte n'a pas d'identifiant PRONOTE dans l'ENT pour cet établissement.",
+        "Importer les identifiants PRONOTE dans l'ENT (« Administration > Importer les identifiants Pronote ») "
+        "et rapprocher ce compte ; vérifier aussi que la racine de publication est « Pronote »."),
+    "identification_impossible": (
+        "« Identification impossible » : PRONOTE ne trouve pas le compte de cet identifiant, ou ce compte est "
+        "déjà lié à un autre identifiant CAS (doublon, identifiant ENT changé).",
+        "Dans PRONOTE, corriger nom, prénom et date de naissance pour qu'ils correspondent à l'ENT, ou saisir "
+        "l'identifiant ENT dans « Identifiant CAS » ; pour un doublon ou un identifiant ENT changé, "
+        "« Supprimer l'identifiant CAS (ENT) » puis réessayer."),
+    "acces_espace_refuse": (
+        "PRONOTE refuse l'{espace} à ce compte (pour un parent : « Accès à l'Espace Parents » non coché).",
+        "Dans PRONOTE, cocher « Accès à l'Espace Parents » sur la fiche du responsable, ou vérifier le profil "
+        "du compte de test."),
+    "ticket_invalide": (
+        "PRONOTE.net n'a pas pu valider le ticket du CAS.",
+        "Vérifier que l'URL CAS de PRONOTE.net est celle du projet ENT et que PRONOTE.net joint ce CAS."),
+    "mauvaise_personne": (
+        "Connecté à l'{espace}, mais pas en tant que la personne attendue : l'identifiant PRONOTE importé pour "
+        "ce compte est celui d'une autre personne.",
+        "Corriger tout de suite le rapprochement de ce compte dans l'ENT (rapport d'import) : une autre "
+        "personne voit ces données."),
+    "tls": (
+        "Le certificat TLS de PRONOTE.net ou du CAS n'a pas pu être vérifié.",
+        "Donner l'autorité de certification avec ca_path, ou corriger le certificat du serveur."),
+    "reseau": (
+        "PRONOTE.net ou le CAS ne répond pas.",
+        "Réessayer plus tard ; vérifier le réseau."),
+    "page_inattendue": (
+        "La connexion n'a pas abouti à l'{espace} et la page obtenue n'est pas une erreur connue.",
+        "Ouvrir l'{espace} depuis l'ENT avec ce compte et lire le message."),
+}
+_TICKET = re.compile(r"(?i)(ticket=)[^&\s'\"]+")
+
+
+@dataclass
+class Check:
+    profile: str
+    espace: str
+    ok: bool
+    code: str = "ok"
+    cause: str = ""
+    fix: str = ""
+
+    def as_result(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TestAccount:
+    profile: str
+    login: str
+    password: str
+    name: str | None = None
+
+
+def scrub(text: str) -> str:
+    """``text`` without any CAS ticket."""
+    return _TICKET.sub(r"\1…", text)
+
+
+def _failed(account: TestAccount, espace: Espace, code: str, **values: str) -> Check:
+    cause, fix = CAUSES[code]
+    fill = {"espace": espace.name, **values}
+    return Check(account.profile, espace.name, False, code, scrub(cause.format(**fill)), scrub(fix.format(**fill)))
+
+
+def espace_of(profile: str) -> Espace:
+    espace = ESPACE_OF_PROFILE.get(profile)
+    if espace is None:
+        raise ValidationError(f"No PRONOTE espace for the profile '{profile}' "
+                              f"(profiles: {', '.join(ESPACE_OF_PROFILE)}).")
+    return espace
+
+
+def check_base(info: PronoteInfo, expected_cas: str, account: TestAccount) -> Check | None:
+    """What ``infoMobileApp.json`` already says is wrong for this account, without signing in."""
+    espace = espace_of(account.profile)
+    if not info.published:
+        return _failed(account, espace, "base_non_publiee")
+    if not info.cas_active:
+        return _failed(account, espace, "cas_inactif")
+    if not same_cas(info.cas_url, expected_cas):
+        return _failed(account, espace, "url_cas", cas_url=info.cas_url, expected=expected_cas)
+    if espace.name not in info.espaces:
+        return _failed(account, espace, "espace_non_publie")
+    if not info.espaces[espace.name]:
+        return _failed(account, espace, "espace_sans_delegation")
+    return None
+
+
+def sign_on(http: HttpSettings, base: str, expected_cas: str, account: TestAccount) -> Check:
+    """One test account through the CAS into its espace, in a fresh browser session."""
+    espace = espace_of(account.profile)
+    url = espace_url(base, espace)
+    try:
+        with new_session(http) as session:
+            return _sign_on(session, http, url, expected_cas, account, espace)
+    except AuthenticationError:
+        return _failed(account, espace, "compte_test")
+    except TLSError:
+        return _failed(account, espace, "tls")
+    except TransientError:
+        return _failed(account, espace, "reseau")
+    except UnexpectedPageError:
+        return _failed(account, espace, "page_inattendue")
+
+
+def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_cas: str, account: TestAccount,
+             espace: Espace) -> Check:
+    what = f"open the {espace.name} of {url}"
+    first = request(session, http, "GET", url, what, accept=(503,), allow_redirects=False)
+    if first.status_code in (301, 302, 303):
+        location = urljoin(url, first.headers.get("Location", ""))
+        cas_login = urljoin(expected_cas.rstrip("/") + "/", "login")
+        if not location.startswith(cas_login + "?") and not location == cas_login:
+            target = location.split("?")[0]
+            return _failed(account, espace, "url_cas", cas_url=target.rsplit("/login", 1)[0], expected=expected_cas)
+        page = request(session, http, "GET", location, "open the CAS login page")
+        landing = sign_in(session, http, page, account.login, account.password)
+    else:
+        landing = first
+    return classify(landing, account, espace)
+
+
+def classify(response: requests.Response, account: TestAccount, espace: Espace) -> Check:
+    """What the page a sign-on ends on says."""
+    if response.status_code == 503:
+        return _failed(account, espace, "base_non_publiee")
+    doc = parse_response(response) if response.content else None
+    if doc is None:
+        return _failed(account, espace, "page_inattendue")
+    text = " ".join(doc.text_content().split())
+    if response.status_code == 404:
+        return _failed(account, espace, "espace_non_publie" if ESPACE_UNAVAILABLE in text else "base_introuvable",
+                       url=scrub(response.url.split("?")[0]))
+    heading = _first(doc, "//h1")
+    if heading == IDENTIFICATION_IMPOSSIBLE:
+        return _failed(account, espace, "identification_impossible")
+    error = _first(doc, "//*[@id='erreur']")
+    if NO_ATTRIBUTE in error:
+        return _failed(account, espace, "sans_idpronote")
+    if TICKET_REFUSED in error:
+        return _failed(account, espace, "ticket_invalide")
+    if NO_ACCESS in error or NO_ACCESS in text:
+        return _failed(account, espace, "acces_espace_refuse")
+    user = doc.xpath("//*[@id='utilisateur']")
+    if heading == espace.name and user:
+        if account.name and normalise(text_of(user[0])) != normalise(account.name):
+            return _failed(account, espace, "mauvaise_personne")
+        return Check(account.profile, espace.name, True)
+    return _failed(account, espace, "page_inattendue")
+
+
+def _first(doc: lxml.html.HtmlElement, xpath: str) -> str:
+    found = doc.xpath(xpath)
+    return text_of(found[0]) if found else ""
+
+
+def check_etablissement(http: HttpSettings, base: str, expected_cas: str,
+                        accounts: list[TestAccount]) -> tuple[PronoteInfo | None, list[Check]]:
+    """Every test account of one établissement; the base's public facts are read once."""
+    try:
+        with new_session(http) as session:
+            info = read_info(session, http, base)
+    except NotFoundError:
+        return None, [_failed(a, espace_of(a.profile), "base_introuvable", url=base) for a in accounts]
+    except TLSError:
+        return None, [_failed(a, espace_of(a.profile), "tls") for a in accounts]
+    except TransientError:
+        return None, [_failed(a, espace_of(a.profile), "reseau") for a in accounts]
+    except UnexpectedPageError:
+        return None, [_failed(a, espace_of(a.profile), "page_inattendue") for a in accounts]
+    checks = []
+    for account in accounts:
+        checks.append(check_base(info, expected_cas, account) or sign_on(http, base, expected_cas, account))
+    return info, checks
