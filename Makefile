@@ -7,6 +7,8 @@
 
 PYTHON ?= python3
 SANDBOX_PORT ?= 8443
+# the hosting console (PRONOTE.net bases' settings; TLS client certificate required)
+SANDBOX_HOSTING_PORT ?= 8444
 SANDBOX_DIR ?= var/sandbox
 SANDBOX_SEED ?= 42
 SANDBOX_ETABS ?= 6
@@ -71,7 +73,7 @@ demo: $(VENV_STAMP) $(SEED_STAMP) ## run the rentrée playbook against the sandb
 	@if $(SANDBOX) status --state-dir $(SANDBOX_DIR) >/dev/null 2>&1; then \
 	  echo "Using the sandbox already running: $$($(SANDBOX) status --state-dir $(SANDBOX_DIR))"; stop=""; \
 	else \
-	  $(SANDBOX) start --detach --state-dir $(SANDBOX_DIR) --port $(SANDBOX_PORT) || exit $$?; \
+	  $(SANDBOX) start --detach --state-dir $(SANDBOX_DIR) --port $(SANDBOX_PORT) --hosting-port $(SANDBOX_HOSTING_PORT) || exit $$?; \
 	  trap '$(SANDBOX_STOP)' EXIT; trap 'exit 130' INT TERM; stop="The sandbox is stopped."; \
 	fi; \
 	rc=0; ENT_SANDBOX_URL=https://127.0.0.1:$(SANDBOX_PORT)/ ENT_SANDBOX_DIR=$(abspath $(SANDBOX_DIR)) \
@@ -91,8 +93,9 @@ demo-reset: ## wipe the sandbox's state (it is seeded again on next use)
 sandbox: $(VENV_STAMP) $(SEED_STAMP) ## run the sandbox in the foreground (Ctrl-C stops it)
 	@sed -n '/^Administrateurs/,$$p' $(SEED_STAMP)
 	@echo "Open https://127.0.0.1:$(SANDBOX_PORT)/ : the ENT projects, their consoles and établissements."
+	@echo "Hosting console (the PRONOTE.net bases): https://127.0.0.1:$(SANDBOX_HOSTING_PORT)/ with the client certificate $(SANDBOX_DIR)/client.pem and client.key."
 	@echo "CA to trust in the browser: $(SANDBOX_DIR)/ca.pem.  Ctrl-C stops the sandbox."
-	@$(SANDBOX) start --state-dir $(SANDBOX_DIR) --port $(SANDBOX_PORT)
+	@$(SANDBOX) start --state-dir $(SANDBOX_DIR) --port $(SANDBOX_PORT) --hosting-port $(SANDBOX_HOSTING_PORT)
 
 # --- tests -------------------------------------------------------------------
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import cas, console, control, db, refdata
+from sandbox import cas, console, control, db, pronote_net, refdata
 from sandbox import console_identifiants  # noqa: F401 - registers the identifiers views on console.bp
 from sandbox.runtime import Runtime
 from sandbox.security import DEMO_PASSWORD
@@ -15,7 +15,7 @@ from sandbox.state import StateDir, control_token
 from sandbox.web import get_db, init_app, page, runtime
 
 HOUSEKEEPING_EVERY_S = 60.0
-_KINDS = {"cas": "cas", "console": "console", "control": "control"}
+_KINDS = {"cas": "cas", "console": "console", "control": "control", "pronote_net": "pronote_net"}
 
 
 def _kind() -> str:
@@ -23,8 +23,8 @@ def _kind() -> str:
 
 
 def _faultable() -> bool:
-    """Console and CAS requests only: never ``/_sandbox/``, the landing page or static files."""
-    return request.blueprint in ("cas", "console")
+    """Console, CAS and PRONOTE.net requests only: never ``/_sandbox/``, the landing page or static files."""
+    return request.blueprint in ("cas", "console", "pronote_net")
 
 
 #: Views that refuse an over-large upload themselves (see sandbox.server).
@@ -75,6 +75,7 @@ def _housekeeping() -> None:
         conn.execute("DELETE FROM service_tickets WHERE expires_at < ?", (current - 60,))
         conn.execute("DELETE FROM tgts WHERE expires_at < ?", (current,))
         conn.execute("DELETE FROM console_sessions WHERE last_seen < ?", (current - settings.session_idle_s,))
+        conn.execute("DELETE FROM pronote_net_sessions WHERE expires_at < ?", (current,))
 
 
 def landing() -> str:
@@ -86,7 +87,9 @@ def landing() -> str:
     accounts = conn.execute(
         "SELECT u.*, p.slug FROM users u JOIN projects p ON p.id = u.project_id"
         " WHERE u.is_admin = 1 OR u.login LIKE 'demo.%' ORDER BY p.id, u.is_admin DESC, u.id").fetchall()
-    return render_template("landing.html", projects=projects, etabs=etabs, accounts=accounts,
+    bases = {b.uai: b for b in pronote_net.all_bases(conn)}
+    return render_template("landing.html", projects=projects, etabs=etabs, accounts=accounts, bases=bases,
+                           hosting_url=current_app.config.get("SANDBOX_HOSTING_URL"),
                            password=DEMO_PASSWORD, faults=runtime().faults.snapshot(),
                            settings=runtime().settings.as_dict(), ca=str(_state().ca_cert),
                            other_projects=[p for p in refdata.PROJECTS if p.slug not in {r["slug"] for r in projects}])
@@ -124,4 +127,5 @@ def create_app(sd: StateDir, rt: Runtime | None = None) -> Flask:
     app.register_blueprint(control.bp)
     app.register_blueprint(cas.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(pronote_net.bp)
     return app

@@ -1,7 +1,7 @@
 """Command line: ``python -m sandbox <command>``.
 
 Commands: start, stop, status, seed, inventory, load-directory, faults,
-expire-sessions, export, truth, add-pronote-accounts. Exit codes: 0 success,
+expire-sessions, export, truth, add-pronote-accounts, pronote-base. Exit codes: 0 success,
 1 failure, 2 invalid input, 3 (status) not running.
 """
 
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from sandbox import db, pronote, server
+from sandbox import db, pronote, pronote_net, server
 from sandbox.directory import DirectoryError, load_file
 from sandbox.inventory import write_inventory
 from sandbox.seed import DEFAULT_ETABS, DEFAULT_PROJECTS, DEFAULT_SEED, SeedError, SeedOptions, seed_database
@@ -20,6 +20,7 @@ from sandbox.state import StateDir, control_token, read_info, state_dir
 from sandbox.tls import ensure_certificates
 
 DEFAULT_URL = "https://127.0.0.1:8443/"
+DEFAULT_HOSTING_URL = "https://127.0.0.1:8444/"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     p = command("start", "démarrer le serveur HTTPS (boucle locale uniquement)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8443, help="0 = un port libre")
+    p.add_argument("--hosting-port", type=int, default=0,
+                   help="port de la console d'hébergement (certificat client exigé) ; 0 (défaut) = un port libre")
     p.add_argument("--detach", action="store_true", help="démarrer en arrière-plan et attendre qu'il réponde")
     p.add_argument("--access-log", action="store_true", help="journaliser chaque requête")
     command("stop", "arrêter le serveur")
@@ -49,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     p = command("inventory", "écrire un inventaire Ansible de la région")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--url", help=f"URL du bac à sable (défaut : celle de sandbox.json, sinon {DEFAULT_URL})")
+    p.add_argument("--hosting-url", help="URL de la console d'hébergement (défaut : celle de sandbox.json,"
+                                         f" sinon {DEFAULT_HOSTING_URL})")
 
     p = command("load-directory", "charger un annuaire CSV dans un projet")
     p.add_argument("file", type=Path)
@@ -63,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--import-abort-step", type=int, choices=range(0, 7), metavar="0-6",
                    help="la prochaine validation de cette étape d'import enregistre la moitié des paires,"
                         " puis répond 500 (une fois)")
+    p.add_argument("--hosting-fail-next", choices=["arreter", "enregistrer", "publier", ""],
+                   help="le prochain POST de cette action de la console d'hébergement répond 500 sans rien faire"
+                        " (une fois) ; '' l'annule")
     p.add_argument("--reset", action="store_true", help="remettre toutes les pannes à zéro")
     command("expire-sessions", "terminer maintenant toutes les sessions console et tous les TGC")
 
@@ -81,6 +89,26 @@ def _parser() -> argparse.ArgumentParser:
     p = command("add-pronote-accounts", "ajouter des élèves (et un responsable chacun) dans l'ENT et PRONOTE")
     p.add_argument("--uai", required=True)
     p.add_argument("--count", type=int, required=True)
+
+    p = command("pronote-base", "régler la base PRONOTE.net d'un établissement (comme la console d'hébergement)")
+    p.add_argument("--uai", required=True)
+    p.add_argument("--version", help="année.mineure.correctif, ex. 2025.1.3")
+    publication = p.add_mutually_exclusive_group()
+    publication.add_argument("--publier", dest="published", action="store_const", const=True)
+    publication.add_argument("--arreter", dest="published", action="store_const", const=False)
+    p.add_argument("--racine")
+    cas_group = p.add_mutually_exclusive_group()
+    cas_group.add_argument("--cas-url", help="active la délégation CAS avec cette URL (celle d'un CAS du bac à sable"
+                                             " y lie le projet)")
+    cas_group.add_argument("--sans-cas", action="store_true", help="désactive la délégation CAS")
+    p.add_argument("--espace", action="append", default=[], metavar="NOM=on|off",
+                   help="publier un espace (nom, clé ou page : « Espace Parents », parent, parent.html)")
+    p.add_argument("--delegation", action="append", default=[], metavar="NOM=CAS|Ws-Federation|Aucune")
+    p.add_argument("--acces-parents", action="append", default=[], metavar="IDENT=on|off",
+                   help="« Accès à l'Espace Parents » d'un responsable (identifiant PRONOTE)")
+    p.add_argument("--identifiant-cas", action="append", default=[], metavar="IDENT=LOGIN",
+                   help="Identifiant CAS d'un compte ('' le vide)")
+    p.add_argument("--show", action="store_true", help="afficher la base en JSON")
     return parser
 
 
@@ -110,16 +138,17 @@ def cmd_start(args: argparse.Namespace, sd: StateDir) -> int:
     db.migrate(sd.db)
     if args.detach:
         try:
-            info = server.start_detached(sd, args.host, args.port, args.access_log)
+            info = server.start_detached(sd, args.host, args.port, args.access_log, args.hosting_port)
         except RuntimeError as exc:
             _err(str(exc))
             return 1
         print(info["url"])
         return 0
     try:
-        return server.serve(sd, args.host, args.port, args.access_log)
+        return server.serve(sd, args.host, args.port, args.access_log, args.hosting_port)
     except OSError as exc:
-        _err(f"impossible d'écouter sur {args.host}:{args.port} : {exc}")
+        _err(f"impossible d'écouter sur {args.host}:{args.port} (console d'hébergement :"
+             f" {args.hosting_port}) : {exc}")
         return 1
 
 
@@ -136,7 +165,8 @@ def cmd_status(_args: argparse.Namespace, sd: StateDir) -> int:
     if info is None:
         print(f"arrêté ({sd.root})")
         return 3
-    print(f"en marche : {info['url']} (pid {info['pid']}, CA {info['ca']})")
+    hosting = f", console d'hébergement {info['hosting_url']}" if info.get("hosting_url") else ""
+    print(f"en marche : {info['url']} (pid {info['pid']}, CA {info['ca']}{hosting})")
     return 0
 
 
@@ -159,13 +189,14 @@ def cmd_seed(args: argparse.Namespace, sd: StateDir) -> int:
 def cmd_inventory(args: argparse.Namespace, sd: StateDir) -> int:
     info = read_info(sd)
     url = args.url or (info or {}).get("url") or DEFAULT_URL
+    hosting_url = args.hosting_url or (info or {}).get("hosting_url") or DEFAULT_HOSTING_URL
     db.migrate(sd.db)
     conn = db.connect(sd.db)
     try:
         if not db.is_seeded(conn):
             _err("la base est vide : lancez d'abord python -m sandbox seed")
             return 1
-        for path in write_inventory(conn, args.out, url):
+        for path in write_inventory(conn, args.out, url, hosting_url):
             print(path)
     finally:
         conn.close()
@@ -199,7 +230,8 @@ def cmd_faults(args: argparse.Namespace, sd: StateDir) -> int:
     body: dict[str, object] = {}
     if args.reset:
         body["reset"] = True
-    for key in ("error_rate", "latency_ms", "session_expiry_rate", "error_phase", "fault_seed", "import_abort_step"):
+    for key in ("error_rate", "latency_ms", "session_expiry_rate", "error_phase", "fault_seed", "import_abort_step",
+                "hosting_fail_next"):
         value = getattr(args, key)
         if value is not None:
             body[key] = value
@@ -295,10 +327,36 @@ def cmd_add_pronote_accounts(args: argparse.Namespace, sd: StateDir) -> int:
     return 0
 
 
+def cmd_pronote_base(args: argparse.Namespace, sd: StateDir) -> int:
+    conn = _seeded_conn(sd)
+    if conn is None:
+        return 1
+    changes = pronote_net.Changes(version=args.version, published=args.published, racine=args.racine,
+                                  cas_url=args.cas_url, sans_cas=args.sans_cas, espaces=args.espace,
+                                  delegations=args.delegation, acces_parents=args.acces_parents,
+                                  identifiants_cas=args.identifiant_cas)
+    try:
+        base = pronote_net.apply_changes(conn, args.uai, changes)
+        if args.show:
+            url = (read_info(sd) or {}).get("url") or DEFAULT_URL
+            print(json.dumps(pronote_net.base_as_dict(conn, base, url), ensure_ascii=False, indent=2))
+        else:
+            print(f"Base PRONOTE.net de {base.uai} : {'publiée' if base.published else 'non publiée'},"
+                  f" racine {base.racine}, version {base.version},"
+                  f" délégation CAS {'activée' if base.cas_actif else 'désactivée'}.")
+    except pronote_net.BaseError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        conn.close()
+    return 0
+
+
 COMMANDS = {
     "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "seed": cmd_seed, "inventory": cmd_inventory,
     "load-directory": cmd_load_directory, "faults": cmd_faults, "expire-sessions": cmd_expire_sessions,
     "export": cmd_export, "truth": cmd_truth, "add-pronote-accounts": cmd_add_pronote_accounts,
+    "pronote-base": cmd_pronote_base,
 }
 
 

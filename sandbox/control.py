@@ -4,7 +4,8 @@
 ``X-Sandbox-Token`` holding the content of ``<state dir>/control-token``:
 
 - ``GET|POST /_sandbox/faults``: fault-injection switches (POST a partial
-  object; ``{"reset": true}`` clears them), ``import_abort_step`` included;
+  object; ``{"reset": true}`` clears them), ``import_abort_step`` and
+  ``hosting_fail_next`` included;
 - ``POST /_sandbox/expire-sessions``: every console session and TGC ends now;
 - ``GET /_sandbox/stats``, ``POST /_sandbox/stats/reset``: request counters;
 - ``GET|POST /_sandbox/settings``: ticket and session lifetimes;

@@ -229,17 +229,61 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (import_id, step, position)
     ) WITHOUT ROWID;
     """,
+    # 3: PRONOTE.net: one base per établissement (docs/pronote-net-screens.md), its espaces,
+    # the sessions of its espace pages. An existing region gets default bases: published,
+    # racine "Pronote", CAS on with the project's own CAS for the sites that had a PRONOTE
+    # service last year, off elsewhere (the seed draws versions and messiness on new regions).
+    """
+    CREATE TABLE pronote_net (
+        etab_id INTEGER PRIMARY KEY REFERENCES etabs(id) ON DELETE CASCADE,
+        version TEXT NOT NULL,
+        published INTEGER NOT NULL DEFAULT 1,
+        racine TEXT NOT NULL DEFAULT 'Pronote',
+        cas_actif INTEGER NOT NULL DEFAULT 0,
+        cas_project TEXT NOT NULL DEFAULT '',
+        cas_url TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE pronote_net_espaces (
+        etab_id INTEGER NOT NULL REFERENCES pronote_net(etab_id) ON DELETE CASCADE,
+        espace TEXT NOT NULL,
+        published INTEGER NOT NULL,
+        delegation TEXT NOT NULL,
+        PRIMARY KEY (etab_id, espace)
+    ) WITHOUT ROWID;
+    CREATE TABLE pronote_net_sessions (
+        id TEXT PRIMARY KEY,
+        etab_id INTEGER NOT NULL REFERENCES etabs(id) ON DELETE CASCADE,
+        espace TEXT NOT NULL,
+        account_id INTEGER NOT NULL REFERENCES pronote_accounts(id) ON DELETE CASCADE,
+        expires_at REAL NOT NULL
+    );
+    CREATE INDEX pronote_net_sessions_expiry ON pronote_net_sessions(expires_at);
+    INSERT INTO pronote_net (etab_id, version, cas_actif, cas_project)
+        SELECT e.id, '2025.1.0', l.etab_id IS NOT NULL, CASE WHEN l.etab_id IS NULL THEN '' ELSE p.slug END
+        FROM etabs e JOIN projects p ON p.id = e.project_id
+        LEFT JOIN (SELECT DISTINCT etab_id FROM services WHERE url LIKE '%index-education.net/pronote%') l
+            ON l.etab_id = e.id;
+    INSERT INTO pronote_net_espaces (etab_id, espace, published, delegation)
+        SELECT b.etab_id, s.espace, s.published, CASE WHEN b.cas_actif AND s.espace != 'commune' THEN 'CAS'
+                                                       ELSE 'Aucune' END
+        FROM pronote_net b CROSS JOIN (
+            SELECT 'commune' AS espace, 1 AS published UNION ALL SELECT 'professeur', 1
+            UNION ALL SELECT 'viescolaire', 1 UNION ALL SELECT 'direction', 1 UNION ALL SELECT 'parent', 1
+            UNION ALL SELECT 'accompagnant', 0 UNION ALL SELECT 'eleve', 1 UNION ALL SELECT 'entreprise', 0
+            UNION ALL SELECT 'academie', 0) s;
+    """,
 )
 
 #: Tables holding seeded data (the region), in dependency order.
 DATA_TABLES: tuple[str, ...] = (
     "projects", "etabs", "users", "user_etabs", "parent_links", "ent_groups", "group_members",
     "admin_sites", "services", "access_rules", "access_rule_etabs", "access_rule_groups",
-    "pronote_accounts", "pronote_children", "ent_identifiers",
+    "pronote_accounts", "pronote_children", "ent_identifiers", "pronote_net", "pronote_net_espaces",
 )
 #: Tables holding runtime state (tickets, sessions, identifier imports).
 STATE_TABLES: tuple[str, ...] = ("login_flows", "tgts", "service_tickets", "console_sessions",
-                                 "imports", "import_steps", "import_rows")
+                                 "imports", "import_steps", "import_rows",
+                                 "pronote_net_sessions")
 
 
 def connect(path: Path | str) -> sqlite3.Connection:

@@ -3,7 +3,9 @@
 ``hosts.yml``: one group ``ent_<slug>`` per project (``-`` in a slug becomes
 ``_``), one host per établissement named by its UAI with ``etab_name``;
 ``group_vars/ent_<slug>.yml``: ``ent_project``, ``ent_console_url``,
-``ent_cas_url``. Strings are written as JSON double-quoted scalars, which
+``ent_cas_url``, ``pronote_root`` (the PRONOTE.net bases,
+``https://127.0.0.1:<port>/index-education/``) and ``hosting_url`` (the
+hosting console). Strings are written as JSON double-quoted scalars, which
 YAML reads verbatim.
 """
 
@@ -33,20 +35,27 @@ def render_hosts(conn: sqlite3.Connection) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_group_vars(project: sqlite3.Row, url: str) -> str:
+DEFAULT_HOSTING_URL = "https://127.0.0.1:8444/"
+
+
+def render_group_vars(project: sqlite3.Row, url: str, hosting_url: str = DEFAULT_HOSTING_URL) -> str:
     base = url if url.endswith("/") else url + "/"
+    hosting = hosting_url if hosting_url.endswith("/") else hosting_url + "/"
     return (HEADER + f"ent_project: {_q(project['name'])}\n"
             f"ent_console_url: {_q(base + project['slug'] + '/')}\n"
-            f"ent_cas_url: {_q(base + project['slug'] + '/cas')}\n")
+            f"ent_cas_url: {_q(base + project['slug'] + '/cas')}\n"
+            f"pronote_root: {_q(base + 'index-education/')}\n"
+            f"hosting_url: {_q(hosting)}\n")
 
 
-def write_inventory(conn: sqlite3.Connection, out: Path, url: str) -> list[Path]:
+def write_inventory(conn: sqlite3.Connection, out: Path, url: str,
+                    hosting_url: str = DEFAULT_HOSTING_URL) -> list[Path]:
     """Write the inventory under ``out``; return the files written."""
     (out / "group_vars").mkdir(parents=True, exist_ok=True)
     written = [out / "hosts.yml"]
     written[0].write_text(render_hosts(conn), encoding="utf-8")
     for project in conn.execute("SELECT * FROM projects ORDER BY slug"):
         path = out / "group_vars" / f"{group_name(project['slug'])}.yml"
-        path.write_text(render_group_vars(project, url), encoding="utf-8")
+        path.write_text(render_group_vars(project, url, hosting_url), encoding="utf-8")
         written.append(path)
     return written

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 ERROR_PHASES = ("before", "after")
+#: Actions of the hosting console that ``hosting_fail_next`` can make fail ('' = none).
+HOSTING_ACTIONS = ("arreter", "enregistrer", "publier")
 
 
 class Clock:
@@ -83,6 +85,9 @@ class FaultConfig:
     #: 1-6: the next validation of that import step saves about half of its
     #: pairs, closes the import and answers 500; fires once, then back to 0.
     import_abort_step: int = 0
+    #: arreter, enregistrer or publier: the next POST of that hosting console
+    #: action answers 500 without doing anything; fires once, then back to ''.
+    hosting_fail_next: str = ""
 
 
 class Faults:
@@ -117,6 +122,10 @@ class Faults:
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 6:
                     raise ValueError("import_abort_step must be an integer between 0 and 6")
                 new.import_abort_step = value
+            elif key == "hosting_fail_next":
+                if value not in HOSTING_ACTIONS + ("",):
+                    raise ValueError("hosting_fail_next must be one of " + ", ".join(HOSTING_ACTIONS) + " or ''")
+                new.hosting_fail_next = value
             elif key == "fault_seed":
                 if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                     raise ValueError("fault_seed must be an integer or null")
@@ -136,6 +145,14 @@ class Faults:
             if self.config.import_abort_step != step or step == 0:
                 return False
             self.config.import_abort_step = 0
+            return True
+
+    def take_hosting_fail(self, action: str) -> bool:
+        """True (once) when the hosting fault is set for ``action``; it then resets to ''."""
+        with self._lock:
+            if not action or self.config.hosting_fail_next != action:
+                return False
+            self.config.hosting_fail_next = ""
             return True
 
     def draw(self, rate_name: str) -> bool:

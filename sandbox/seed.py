@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from sandbox import db, refdata
 from sandbox.names import LoginAllocator
+from sandbox.pronote_net_seed import PronoteNetSummary, build_bases, rows as pronote_net_rows
 from sandbox.pronote_seed import PronoteBuilder, PronoteSummary
 from sandbox.security import DEMO_PASSWORD, hash_password
 from sandbox.uai import make_uai
@@ -92,6 +93,7 @@ class SeedSummary:
     admins: list[tuple[str, str, str]] = field(default_factory=list)
     demo_logins: list[tuple[str, str, str]] = field(default_factory=list)
     pronote: PronoteSummary = field(default_factory=PronoteSummary)
+    pronote_net: PronoteNetSummary = field(default_factory=PronoteNetSummary)
 
     def render(self) -> str:
         """Human-readable summary printed by ``python -m sandbox seed``."""
@@ -106,6 +108,7 @@ class SeedSummary:
         lines.append(f"Comptes de démonstration (mot de passe {DEMO_PASSWORD}) :")
         lines += [f"  {project:<10} {login:<22} {profile}" for project, login, profile in self.demo_logins]
         lines += self.pronote.render()
+        lines += self.pronote_net.render()
         return "\n".join(lines)
 
 
@@ -214,6 +217,8 @@ class _Builder:
         self.pronote = PronoteBuilder(self)
         self.pronote.build()
         self.summary.pronote = self.pronote.summary
+        # PRONOTE.net bases: a random stream of their own, nothing above moves.
+        self.summary.pronote_net = build_bases(self)
 
     def _etab(self, project_id: int, info: refdata.ProjectInfo, position: int) -> _Etab:
         dept = info.departements[0] if position == 0 else self.rng.choice(info.departements)
@@ -447,6 +452,11 @@ class _Builder:
                              self.pronote.children)
             conn.executemany("INSERT INTO ent_identifiers (etab_id, user_id, ident) VALUES (?, ?, ?)",
                              self.pronote.pairs)
+        bases, espaces = pronote_net_rows(self.summary.pronote_net)
+        conn.executemany("INSERT INTO pronote_net (etab_id, version, published, racine, cas_actif, cas_project,"
+                         " cas_url) VALUES (?, ?, ?, ?, ?, ?, ?)", bases)
+        conn.executemany("INSERT INTO pronote_net_espaces (etab_id, espace, published, delegation)"
+                         " VALUES (?, ?, ?, ?)", espaces)
         conn.execute("INSERT INTO meta (key, value) VALUES ('seed', ?)",
                      (f"seed={self.opts.seed} etabs={self.opts.etabs} projects={','.join(self.opts.projects)}"
                       f" scale={self.opts.scale}",))

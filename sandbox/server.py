@@ -1,7 +1,9 @@
-"""Running the sandbox: HTTPS listener in the foreground, detached, or in a thread.
+"""Running the sandbox: HTTPS listeners in the foreground, detached, or in a thread.
 
-One process serves everything with werkzeug's threaded server (HTTP/1.1
-keep-alive). The TLS handshake runs in the connection's thread, not in the
+One process serves everything with werkzeug's threaded servers (HTTP/1.1
+keep-alive): the main listener (ENT console, CAS, PRONOTE.net) and the
+hosting console's, which demands a client certificate (``hosting_url`` in
+``sandbox.json``). The TLS handshake runs in the connection's thread, not in the
 accept loop, so a slow or silent client cannot stall the listener.
 """
 
@@ -30,7 +32,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from sandbox.app import create_app
 from sandbox.runtime import Runtime
 from sandbox.state import StateDir, read_info, write_info
-from sandbox.tls import server_ssl_context
+from sandbox.hosting import create_hosting_app
+from sandbox.tls import hosting_ssl_context, server_ssl_context
 
 CONNECTION_TIMEOUT_S = 60
 DETACH_TIMEOUT_S = 15.0
@@ -212,12 +215,7 @@ def base_url(host: str, port: int) -> str:
     return f"https://{shown}:{port}/"
 
 
-def make_sandbox_server(sd: StateDir, host: str = "127.0.0.1", port: int = 8443, rt: Runtime | None = None,
-                        access_log: bool = False) -> BaseWSGIServer:
-    """Create (bind) the HTTPS server; call ``serve_forever`` on it."""
-    check_loopback(host)
-    context = server_ssl_context(sd)
-    app = create_app(sd, rt)
+def _bind(app: Any, host: str, port: int, context: ssl.SSLContext, access_log: bool) -> BaseWSGIServer:
     handler = _AccessLogHandler if access_log else _Handler
     server = make_server(host, port, app, threaded=True, request_handler=handler)
     server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
@@ -227,28 +225,68 @@ def make_sandbox_server(sd: StateDir, host: str = "127.0.0.1", port: int = 8443,
     return server
 
 
-def _info(sd: StateDir, server: BaseWSGIServer, host: str, pid: int | None) -> dict[str, Any]:
+def make_sandbox_server(sd: StateDir, host: str = "127.0.0.1", port: int = 8443, rt: Runtime | None = None,
+                        access_log: bool = False) -> BaseWSGIServer:
+    """Create (bind) the main HTTPS server; call ``serve_forever`` on it."""
+    check_loopback(host)
+    context = server_ssl_context(sd)
+    app = create_app(sd, rt)
+    return _bind(app, host, port, context, access_log)
+
+
+def make_hosting_server(sd: StateDir, main: BaseWSGIServer, host: str = "127.0.0.1", port: int = 0,
+                        access_log: bool = False) -> BaseWSGIServer:
+    """Create (bind) the hosting console's HTTPS server (client certificate required) next to ``main``.
+
+    It shares the main server's run-time state (faults, statistics, clock); the
+    main application learns its URL for the landing page.
+    """
+    check_loopback(host)
+    context = hosting_ssl_context(sd)
+    main_app = main.app  # type: ignore[attr-defined]
+    app = create_hosting_app(sd, main_app.extensions["sandbox_runtime"], base_url(host, main.server_port))
+    server = _bind(app, host, port, context, access_log)
+    main_app.config["SANDBOX_HOSTING_URL"] = base_url(host, server.server_port)
+    return server
+
+
+def _info(sd: StateDir, server: BaseWSGIServer, host: str, pid: int | None,
+          hosting: BaseWSGIServer | None = None) -> dict[str, Any]:
     port = server.server_port
-    return {"url": base_url(host, port), "pid": pid, "ca": str(sd.ca_cert), "port": port, "host": host,
+    info = {"url": base_url(host, port), "pid": pid, "ca": str(sd.ca_cert), "port": port, "host": host,
             "state_dir": str(sd.root)}
+    if hosting is not None:
+        info.update(hosting_url=base_url(host, hosting.server_port), hosting_port=hosting.server_port)
+    return info
 
 
-def serve(sd: StateDir, host: str, port: int, access_log: bool = False) -> int:
+def serve(sd: StateDir, host: str, port: int, access_log: bool = False, hosting_port: int = 0) -> int:
     """Serve in the foreground until SIGTERM/SIGINT; keep ``sandbox.json`` current."""
     server = make_sandbox_server(sd, host, port, access_log=access_log)
-    info = _info(sd, server, host, os.getpid())
+    try:
+        hosting = make_hosting_server(sd, server, host, hosting_port, access_log=access_log)
+    except OSError:
+        server.server_close()
+        raise
+    info = _info(sd, server, host, os.getpid(), hosting)
     write_info(sd, info)
+    hosting_thread = threading.Thread(target=hosting.serve_forever, kwargs={"poll_interval": 0.5},
+                                      name="sandbox-hosting", daemon=True)
+    hosting_thread.start()
 
     def _stop(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
-    print(f"Bac à sable démarré : {info['url']} (pid {info['pid']}, CA {info['ca']})", flush=True)
+    print(f"Bac à sable démarré : {info['url']} (pid {info['pid']}, CA {info['ca']}) ;"
+          f" console d'hébergement : {info['hosting_url']} (certificat client {sd.client_cert})", flush=True)
     try:
         server.serve_forever(poll_interval=0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        hosting.shutdown()
+        hosting.server_close()
         server.server_close()
         current = read_info(sd)
         if current and current.get("pid") == os.getpid():
@@ -317,11 +355,12 @@ def running_info(sd: StateDir) -> dict[str, Any] | None:
     return None
 
 
-def start_detached(sd: StateDir, host: str, port: int, access_log: bool = False) -> dict[str, Any]:
+def start_detached(sd: StateDir, host: str, port: int, access_log: bool = False,
+                   hosting_port: int = 0) -> dict[str, Any]:
     """Start a background server and wait until it answers ``/_sandbox/health``."""
     check_loopback(host)
     command = [sys.executable, "-m", "sandbox", "start", "--state-dir", str(sd.root), "--host", host,
-               "--port", str(port)] + (["--access-log"] if access_log else [])
+               "--port", str(port), "--hosting-port", str(hosting_port)] + (["--access-log"] if access_log else [])
     log = open(sd.log_file, "ab")  # noqa: SIM115 - handed to the child
     repo_root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": repo_root + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -365,24 +404,32 @@ def stop(sd: StateDir, timeout: float = 10.0) -> bool:
 
 @dataclass
 class ThreadedSandbox:
-    """A sandbox served from a thread of the current process (tests, benchmarks)."""
+    """A sandbox served from threads of the current process (tests, benchmarks)."""
 
     sd: StateDir
     host: str = "127.0.0.1"
     port: int = 0
+    hosting_port: int = 0
 
     def start(self) -> ThreadedSandbox:
         self.runtime = Runtime()
         self.server = make_sandbox_server(self.sd, self.host, self.port, rt=self.runtime)
+        self.hosting = make_hosting_server(self.sd, self.server, self.host, self.hosting_port)
         self.port = self.server.server_port
+        self.hosting_port = self.hosting.server_port
         self.url = base_url(self.host, self.port)
-        write_info(self.sd, _info(self.sd, self.server, self.host, os.getpid()))
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="sandbox-server", daemon=True)
-        self._thread.start()
+        self.hosting_url = base_url(self.host, self.hosting_port)
+        write_info(self.sd, _info(self.sd, self.server, self.host, os.getpid(), self.hosting))
+        self._threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.1}, name=name,
+                                          daemon=True)
+                         for s, name in ((self.server, "sandbox-server"), (self.hosting, "sandbox-hosting"))]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(timeout=5)
+        for server in (self.server, self.hosting):
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)

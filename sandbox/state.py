@@ -5,9 +5,11 @@ created 0700)::
 
     ca.pem, ca-key.pem          the sandbox's own CA (key 0600)
     server.pem, server-key.pem  the HTTPS certificate for 127.0.0.1, ::1, localhost
+    client.pem, client.key      a client certificate (clientAuth) for the hosting console (key 0600)
     control-token               token for the /_sandbox/ control endpoints (0600)
     sandbox.db                  SQLite database (WAL)
-    sandbox.json                {"url", "pid", "ca", "port", "host"} of the running server
+    sandbox.json                {"url", "hosting_url", "pid", "ca", "port", "hosting_port", "host"}
+                                of the running server
     sandbox.log                 output of a detached server
 """
 
@@ -49,6 +51,14 @@ class StateDir:
     @property
     def server_key(self) -> Path:
         return self.root / "server-key.pem"
+
+    @property
+    def client_cert(self) -> Path:
+        return self.root / "client.pem"
+
+    @property
+    def client_key(self) -> Path:
+        return self.root / "client.key"
 
     @property
     def token_file(self) -> Path:

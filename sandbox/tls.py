@@ -1,9 +1,11 @@
-"""The sandbox's own certificate authority and HTTPS server certificate.
+"""The sandbox's own certificate authority, HTTPS server and client certificates.
 
-At first start the sandbox creates a CA (``ca.pem``, key 0600) and a server
-certificate for ``127.0.0.1``, ``::1`` and ``localhost`` signed by it. Later
-starts reuse them (the server certificate is re-issued only when it is
-missing, about to expire, or no longer signed by the CA on disk).
+At first start the sandbox creates a CA (``ca.pem``, key 0600), a server
+certificate for ``127.0.0.1``, ``::1`` and ``localhost`` signed by it, and a
+client certificate (``client.pem``, ``client.key`` 0600, extended key usage
+clientAuth) for the hosting console, which demands one signed by the CA.
+Later starts reuse them (a certificate is re-issued only when it is missing,
+about to expire, or no longer signed by the CA on disk).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -87,11 +90,37 @@ def _create_server_cert(sd: StateDir) -> None:
     sd.server_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
+def _create_client_cert(sd: StateDir) -> None:
+    ca_cert = x509.load_pem_x509_certificate(sd.ca_cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(sd.ca_key.read_bytes(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("ent.pronote demo client"))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=SERVER_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    write_private(sd.client_key, _key_pem(key))
+    sd.client_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 def _server_cert_usable(sd: StateDir) -> bool:
-    if not (sd.server_cert.exists() and sd.server_key.exists()):
+    return _cert_usable(sd, sd.server_cert, sd.server_key)
+
+
+def _cert_usable(sd: StateDir, cert_path: Path, key_path: Path) -> bool:
+    if not (cert_path.exists() and key_path.exists()):
         return False
     try:
-        cert = x509.load_pem_x509_certificate(sd.server_cert.read_bytes())
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         ca_cert = x509.load_pem_x509_certificate(sd.ca_cert.read_bytes())
         cert.verify_directly_issued_by(ca_cert)
     except (ValueError, TypeError, x509.InvalidSignature):
@@ -100,12 +129,16 @@ def _server_cert_usable(sd: StateDir) -> bool:
 
 
 def ensure_certificates(sd: StateDir) -> None:
-    """Create the CA and the server certificate when missing; reuse them otherwise."""
+    """Create the CA, the server and the client certificates when missing; reuse them otherwise."""
     if not (sd.ca_cert.exists() and sd.ca_key.exists()):
         _create_ca(sd)
         _create_server_cert(sd)
-    elif not _server_cert_usable(sd):
+        _create_client_cert(sd)
+        return
+    if not _server_cert_usable(sd):
         _create_server_cert(sd)
+    if not _cert_usable(sd, sd.client_cert, sd.client_key):
+        _create_client_cert(sd)
 
 
 def server_ssl_context(sd: StateDir) -> ssl.SSLContext:
@@ -114,4 +147,12 @@ def server_ssl_context(sd: StateDir) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(sd.server_cert), str(sd.server_key))
+    return context
+
+
+def hosting_ssl_context(sd: StateDir) -> ssl.SSLContext:
+    """The hosting console's TLS context: a client certificate signed by the sandbox CA is required."""
+    context = server_ssl_context(sd)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cafile=str(sd.ca_cert))
     return context

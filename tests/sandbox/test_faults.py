@@ -17,7 +17,7 @@ def test_control_endpoints_need_the_token(sandbox: Sandbox) -> None:
         assert sandbox.control(method, path, {}, token="faux").status_code == 401, path
     assert sandbox.control("GET", "faults").json() == {"error_rate": 0.0, "error_phase": "before", "latency_ms": 0,
                                                       "session_expiry_rate": 0.0, "fault_seed": None,
-                                                      "import_abort_step": 0}
+                                                      "import_abort_step": 0, "hosting_fail_next": ""}
 
 
 @pytest.mark.parametrize("body", [{"error_rate": 1.5}, {"error_rate": "x"}, {"latency_ms": -1},

@@ -125,7 +125,7 @@ def test_two_hundred_etabs_are_fast(tmp_path: Path) -> None:
 
 def test_inventory(tmp_path: Path) -> None:
     conn, _ = _seeded(tmp_path, "i")
-    files = write_inventory(conn, tmp_path / "inv", "https://127.0.0.1:8443/")
+    files = write_inventory(conn, tmp_path / "inv", "https://127.0.0.1:8443/", "https://127.0.0.1:8444/")
     assert [f.name for f in files] == ["hosts.yml", "ent_mbn.yml", "ent_occitanie.yml"]
     hosts = yaml.safe_load((tmp_path / "inv" / "hosts.yml").read_text(encoding="utf-8"))
     groups = hosts["all"]["children"]
@@ -134,4 +134,5 @@ def test_inventory(tmp_path: Path) -> None:
     assert {uai: v["etab_name"] for uai, v in groups["ent_mbn"]["hosts"].items()} == expected
     gv = yaml.safe_load((tmp_path / "inv" / "group_vars" / "ent_mbn.yml").read_text(encoding="utf-8"))
     assert gv == {"ent_project": "Mon Bureau Numérique", "ent_console_url": "https://127.0.0.1:8443/mbn/",
-                  "ent_cas_url": "https://127.0.0.1:8443/mbn/cas"}
+                  "ent_cas_url": "https://127.0.0.1:8443/mbn/cas",
+                  "pronote_root": "https://127.0.0.1:8443/index-education/", "hosting_url": "https://127.0.0.1:8444/"}
