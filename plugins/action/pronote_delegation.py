@@ -16,6 +16,12 @@ class ActionModule(EntAction):
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         uai = normalise_uai(params["uai"])
+        if not params.get("client_cert"):
+            return {"changed": False, "skipped": True, "uai": uai,
+                    "msg": f"No client certificate for the hosting console: the CAS delegation of {uai} was not "
+                           "checked. Give client_cert (pronote_hosting_cert in the inventory).",
+                    "not_done": "délégation PRONOTE.net non vérifiée : pas de certificat client pour la console "
+                                "d'hébergement (pronote_hosting_cert)"}
         http = self.http(params, client_cert=params["client_cert"], client_key=params.get("client_key"))
         console = HostingConsole(HostingSettings(params["hosting_url"], http))
         outcome = ensure(DelegationHandler(console, uai, params), self.check_mode, attempts=params["retries"] + 1)

@@ -49,8 +49,11 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
     totals: Counter[str] = Counter()
     projects: dict[str, Counter[str]] = defaultdict(Counter)
     identifiers: Counter[str] = Counter()
-    failures, missing = [], []
+    failures, missing, not_done = [], [], []
+    sign_on: Counter[str] = Counter()
     for host in hosts:
+        not_done += [{"uai": host["uai"], "name": host["name"], "reason": reason} for reason in host.get("not_done") or []]
+        sign_on.update(host.get("sign_on") or {})
         identifiers.update(host.get("identifiers") or {})
         missing += [{"uai": host["uai"], "name": host["name"], "file": path} for path in host.get("missing") or []]
         status = host_status(host["failure"], host["steps"])
@@ -62,7 +65,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
                              "step": failure.get("step", "?"), "msg": failure.get("msg", "")})
     return {"total": sum(totals.values()), "counts": {k: totals.get(k, 0) for k in STATUS_LABELS},
             "projects": {p: {k: c.get(k, 0) for k in STATUS_LABELS} for p, c in sorted(projects.items())},
-            "failures": failures, "missing_files": missing,
+            "failures": failures, "missing_files": missing, "not_done": not_done,
+            "sign_on": {k: sign_on.get(k, 0) for k in ("ok", "failed")} if sign_on else {},
             "identifiers": {k: identifiers.get(k, 0) for k in IDENTIFIER_LABELS} if identifiers else {}}
 
 
@@ -77,12 +81,18 @@ def render(summary: dict[str, Any]) -> list[str]:
     if summary.get("identifiers"):
         shown = ", ".join(f"{n} {IDENTIFIER_LABELS[k]}" for k, n in summary["identifiers"].items() if n)
         lines.append(f"  Identifiants PRONOTE : {shown or 'aucun'}")
+    if summary.get("sign_on"):
+        lines.append(f"  Connexions PRONOTE testées : {summary['sign_on']['ok']} réussie(s), "
+                     f"{summary['sign_on']['failed']} en échec")
     for f in summary["failures"]:
         name = f" ({f['name']})" if f["name"] else ""
         lines.append(f"  ÉCHEC {f['uai']}{name} — étape « {f['step']} » : {f['msg']}")
     for m in summary.get("missing_files", []):
         name = f" ({m['name']})" if m["name"] else ""
         lines.append(f"  NON FAIT {m['uai']}{name} — fichier d'identifiants absent : {m['file']}")
+    for m in summary.get("not_done", []):
+        name = f" ({m['name']})" if m["name"] else ""
+        lines.append(f"  NON FAIT {m['uai']}{name} — {m['reason']}")
     return lines
 
 
@@ -96,17 +106,19 @@ class ActionModule(EntAction):
         records = []
         for name in names:
             hv = hostvars[name] if name in hostvars else {}
+            results = [r for r in (hv.get(var) for var in params["results"]) if isinstance(r, dict)]
             records.append({
                 "uai": name,
                 "project": hv.get("ent_project") or "?",
                 "name": hv.get("etab_name") or "",
                 "failure": hv.get(FAILURE_VAR),
                 "steps": {var: step_status(hv.get(var)) for var in params["results"]},
-                "missing": [r["missing_file"] for r in (hv.get(var) for var in params["results"])
-                            if isinstance(r, dict) and r.get("missing_file")],
-                "identifiers": next((r["counts"]["total"] for r in (hv.get(var) for var in params["results"])
-                                     if isinstance(r, dict) and isinstance(r.get("counts"), dict)
-                                     and "total" in r["counts"]), None),
+                "missing": [r["missing_file"] for r in results if r.get("missing_file")],
+                "not_done": [r["not_done"] for r in results if r.get("not_done")],
+                "identifiers": next((r["counts"]["total"] for r in results
+                                     if isinstance(r.get("counts"), dict) and "total" in r["counts"]), None),
+                "sign_on": next(({"ok": r["ok"], "failed": len(r["checks"]) - r["ok"]} for r in results
+                                 if isinstance(r.get("checks"), list) and isinstance(r.get("ok"), int)), None),
             })
         summary = summarise(records)
         # Shown without -v, as ansible.builtin.debug does.

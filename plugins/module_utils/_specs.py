@@ -109,7 +109,7 @@ PRONOTE_DELEGATION = {
     **PRONOTE_CONNECTION,
     "uai": {"type": "str", "required": True},
     "hosting_url": {"type": "str", "default": "https://hebergement.index-education.net/"},
-    "client_cert": {"type": "path", "required": True},
+    "client_cert": {"type": "path"},
     "client_key": {"type": "path", "no_log": True},
     "cas": {"type": "bool", "default": True},
     "project": {"type": "str"},

@@ -120,7 +120,7 @@ class Check:
 
 
 @dataclass(frozen=True)
-class TestAccount:
+class SsoAccount:
     profile: str
     login: str
     password: str
@@ -132,7 +132,7 @@ def scrub(text: str) -> str:
     return _TICKET.sub(r"\1…", text)
 
 
-def _failed(account: TestAccount, espace: Espace, code: str, **values: str) -> Check:
+def _failed(account: SsoAccount, espace: Espace, code: str, **values: str) -> Check:
     cause, fix = CAUSES[code]
     fill = {"espace": espace.name, **values}
     return Check(account.profile, espace.name, False, code, scrub(cause.format(**fill)), scrub(fix.format(**fill)))
@@ -146,7 +146,7 @@ def espace_of(profile: str) -> Espace:
     return espace
 
 
-def check_base(info: PronoteInfo, expected_cas: str, account: TestAccount) -> Check | None:
+def check_base(info: PronoteInfo, expected_cas: str, account: SsoAccount) -> Check | None:
     """What ``infoMobileApp.json`` already says is wrong for this account, without signing in."""
     espace = espace_of(account.profile)
     if not info.published:
@@ -162,7 +162,7 @@ def check_base(info: PronoteInfo, expected_cas: str, account: TestAccount) -> Ch
     return None
 
 
-def sign_on(http: HttpSettings, base: str, expected_cas: str, account: TestAccount) -> Check:
+def sign_on(http: HttpSettings, base: str, expected_cas: str, account: SsoAccount) -> Check:
     """One test account through the CAS into its espace, in a fresh browser session."""
     espace = espace_of(account.profile)
     url = espace_url(base, espace)
@@ -179,7 +179,7 @@ def sign_on(http: HttpSettings, base: str, expected_cas: str, account: TestAccou
         return _failed(account, espace, "page_inattendue")
 
 
-def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_cas: str, account: TestAccount,
+def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_cas: str, account: SsoAccount,
              espace: Espace) -> Check:
     what = f"open the {espace.name} of {url}"
     first = request(session, http, "GET", url, what, accept=(503,), allow_redirects=False)
@@ -196,7 +196,7 @@ def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_c
     return classify(landing, account, espace)
 
 
-def classify(response: requests.Response, account: TestAccount, espace: Espace) -> Check:
+def classify(response: requests.Response, account: SsoAccount, espace: Espace) -> Check:
     """What the page a sign-on ends on says."""
     if response.status_code == 503:
         return _failed(account, espace, "base_non_publiee")
@@ -231,7 +231,7 @@ def _first(doc: lxml.html.HtmlElement, xpath: str) -> str:
 
 
 def check_etablissement(http: HttpSettings, base: str, expected_cas: str,
-                        accounts: list[TestAccount]) -> tuple[PronoteInfo | None, list[Check]]:
+                        accounts: list[SsoAccount]) -> tuple[PronoteInfo | None, list[Check]]:
     """Every test account of one établissement; the base's public facts are read once."""
     try:
         with new_session(http) as session:

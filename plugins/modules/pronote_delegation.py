@@ -35,9 +35,11 @@ options:
     type: str
     default: https://hebergement.index-education.net/
   client_cert:
-    description: The client certificate (PEM) Index Éducation issued for the hosting console.
+    description:
+      - The client certificate (PEM) Index Éducation issued for the hosting console.
+      - Without it the module changes nothing and returns C(skipped) with RV(not_done), which
+        ent.pronote.run_summary lists as not done.
     type: path
-    required: true
   client_key:
     description:
       - Its private key (PEM), when not in O(client_cert). Keep it in a file readable by you only.
@@ -96,6 +98,10 @@ base:
   sample: {"published": true, "cas": true, "project": "Mon Bureau Numérique",
            "cas_url": "https://cas.monbureaunumerique.fr", "delegation": {"Espace Elèves": "CAS"},
            "racine": "Pronote", "espaces": {"Espace Elèves": true}}
+not_done:
+  description: Why the delegation was not checked (no client certificate), in French, for the run's summary.
+  returned: when skipped
+  type: str
 retries:
   description: How many attempts failed transiently before the run succeeded.
   returned: when an attempt failed

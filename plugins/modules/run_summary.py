@@ -65,6 +65,15 @@ summary:
       description: Files a step did not find (an identifiers file not exported yet), with uai, name and file.
       type: list
       elements: dict
+    not_done:
+      description: Steps not done for a reason other than a failure (no client certificate for the hosting console),
+        with uai, name and reason (in French).
+      type: list
+      elements: dict
+    sign_on:
+      description: Sign-on checks (ent.pronote.cas_sso_check) summed over the établissements, C(ok) and C(failed);
+        empty when none ran.
+      type: dict
     identifiers:
       description: The identifiers imports' outcomes summed over the établissements (see
         ent.pronote.ent_identifiers_import's RV(ent.pronote.ent_identifiers_import#module:counts)); empty when none ran.

@@ -78,7 +78,7 @@ def test_summarise():
 
 def test_summarise_nothing():
     assert rs.summarise([]) == {"total": 0, "counts": {"failed": 0, "changed": 0, "ok": 0, "not_run": 0},
-                                "projects": {}, "failures": [], "missing_files": [], "identifiers": {}}
+                                "projects": {}, "failures": [], "missing_files": [], "not_done": [], "sign_on": {}, "identifiers": {}}
 
 
 statuses = st.sampled_from(["failed", "changed", "ok", "skipped", "not_run"])
@@ -189,3 +189,23 @@ def test_execute_collects_missing_files_and_counts():
     assert result["summary"]["missing_files"][0]["file"] == "/f/0670001M.xml"
     assert result["summary"]["identifiers"]["ent"] == 4
     assert result["failed"] is False
+
+
+def test_steps_not_done_and_sign_on_counts():
+    from ansible_collections.ent.pronote.plugins.action.run_summary import render, summarise
+
+    hosts = [
+        {"uai": "0670001M", "project": "MBN", "name": "", "failure": None, "steps": {"d": "skipped", "s": "ok"},
+         "not_done": ["délégation PRONOTE.net non vérifiée : pas de certificat client"],
+         "sign_on": {"ok": 3, "failed": 0}},
+        {"uai": "0670002N", "project": "MBN", "name": "Collège X", "failure": {"step": "sso", "msg": "sans_idpronote"},
+         "steps": {"d": "ok", "s": "failed"}, "sign_on": {"ok": 2, "failed": 1}},
+    ]
+    summary = summarise(hosts)
+    assert summary["sign_on"] == {"ok": 5, "failed": 1}
+    assert summary["not_done"] == [{"uai": "0670001M", "name": "",
+                                    "reason": "délégation PRONOTE.net non vérifiée : pas de certificat client"}]
+    lines = render(summary)
+    assert "  Connexions PRONOTE testées : 5 réussie(s), 1 en échec" in lines
+    assert "  NON FAIT 0670001M — délégation PRONOTE.net non vérifiée : pas de certificat client" in lines
+    assert summary["counts"]["failed"] == 1 and summary["counts"]["ok"] == 1
