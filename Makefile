@@ -77,10 +77,11 @@ demo: $(VENV_STAMP) $(SEED_STAMP) ## run the rentrée playbook against the sandb
 	  trap '$(SANDBOX_STOP)' EXIT; trap 'exit 130' INT TERM; stop="The sandbox is stopped."; \
 	fi; \
 	rc=0; ENT_SANDBOX_URL=https://127.0.0.1:$(SANDBOX_PORT)/ ENT_SANDBOX_DIR=$(abspath $(SANDBOX_DIR)) \
+	  ENT_SANDBOX_HOSTING_URL=https://127.0.0.1:$(SANDBOX_HOSTING_PORT)/ \
 	  ansible-playbook playbooks/rentree.yml -i $(DEMO_INVENTORY) || rc=$$?; \
 	echo; \
 	if [ $$rc -eq 0 ]; then \
-	  echo "Demo done: PRONOTE service and identifiers in place for every établissement. 'make demo' again changes nothing."; \
+	  echo "Demo done: PRONOTE.net delegated to the CAS, PRONOTE service and identifiers in place, sign-on checked, for every établissement. 'make demo' again changes nothing."; \
 	  echo "Matching reports (names, mode 0600): $(SANDBOX_DIR)/rapports/"; \
 	else echo "Demo: ansible-playbook exited with status $$rc; the failed établissements are listed above."; fi; \
 	echo "Click through the console: 'make sandbox'.  Start over: 'make demo-reset'.  $$stop"; \

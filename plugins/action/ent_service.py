@@ -109,8 +109,8 @@ class ActionModule(EntAction):
                                   **pronote}
         if handler.present and handler.desired["block_version"] is None and not before.exists:
             version = (after_fields or {}).get("block_version") or "its default"
-            result["warnings"] = [f"block_version not set for {uai}: the console kept « Version » '{version}'. "
-                                  "It must match the PRONOTE server's version."]
+            result.setdefault("warnings", []).append(f"block_version not set for {uai}: the console kept « Version » '{version}'. "
+                                  "It must match the PRONOTE server's version.")
         if outcome.retried:
             result["retries"] = len(outcome.retried)
         diff_before, diff_after = before.fields, after_fields
@@ -130,10 +130,18 @@ class ActionModule(EntAction):
         """``block_version: auto``: the version the PRONOTE.net server says (infoMobileApp.json)."""
         url = params.get("url") or svc.default_url(uai)
         http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"))
-        with new_session(http) as session:
-            info = read_info(session, http, url)
-        if not info.published or not info.block_version:
-            raise ValidationError(f"block_version auto: the PRONOTE.net base of {uai} ({url}) is not published, "
-                                  "so it does not say its version. Publish it, or give block_version.")
+        try:
+            with new_session(http) as session:
+                info = read_info(session, http, url)
+            if not info.published or not info.block_version:
+                raise ValidationError(f"block_version auto: the PRONOTE.net base of {uai} ({url}) is not "
+                                      "published, so it does not say its version. Publish it, or give block_version.")
+        except (NotFoundError, ValidationError) as exc:
+            if not self.check_mode:
+                raise
+            # In check mode step 1 (the delegation, which publishes the base at racine "Pronote") was only
+            # predicted: the version is read for real by the real run.
+            return {**params, "block_version": None}, {"warnings": [f"{exc} In check mode the « Version » is "
+                                                                   "left as it is."]}
         version = ".".join(str(n) for n in info.version)
         return {**params, "block_version": info.block_version}, {"pronote_version": version}

@@ -41,6 +41,7 @@ class Sandbox:
     ca: str
     port: int
     inventory: Path
+    hosting_url: str = ""
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return sandbox_cli(self.state_dir, *args, check=check)
@@ -96,14 +97,19 @@ class Sandbox:
 
 def start_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Sandbox:
     sandbox_cli(state_dir, "seed", "--seed", str(seed), "--etabs", str(etabs))
-    sandbox_cli(state_dir, "start", "--detach", "--port", "0")
+    sandbox_cli(state_dir, "start", "--detach", "--port", "0", "--hosting-port", "0")
     info = json.loads((state_dir / "sandbox.json").read_text())
     inventory = state_dir / "inventory"
     sandbox_cli(state_dir, "inventory", "--out", str(inventory))
     # what each school's PRONOTE exported at the rentrée, where the inventory says
     sandbox_cli(state_dir, "export", "--all", "--out-dir", str(state_dir / "identifiants"))
     all_vars = {"ent_admin_password": ADMIN_PASSWORD, "ent_ca_path": info["ca"],
-                "ent_identifiers_dir": str(state_dir / "identifiants")}
+                "ent_identifiers_dir": str(state_dir / "identifiants"), "ent_service_block_version": "auto",
+                # PRONOTE.net: the hosting console's client certificate, issued by the sandbox
+                "pronote_hosting_cert": str(state_dir / "client.pem"),
+                "pronote_hosting_key": str(state_dir / "client.key"), "pronote_ca_path": info["ca"],
+                "pronote_published_espaces": ["Page commune", "Espace Direction", "Espace Professeurs",
+                                              "Espace Vie scolaire", "Espace Parents", "Espace Elèves"]}
     group_vars = inventory / "group_vars"
     for path in group_vars.glob("ent_*.yml"):
         slug = path.stem[len("ent_"):]
@@ -111,7 +117,7 @@ def start_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Sandbox:
         data.setdefault("ent_admin_login", f"admin.{slug}")
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
     (group_vars / "all.yml").write_text(yaml.safe_dump(all_vars, allow_unicode=True))
-    return Sandbox(state_dir, info["url"], info["ca"], int(info["port"]), inventory)
+    return Sandbox(state_dir, info["url"], info["ca"], int(info["port"]), inventory, info["hosting_url"])
 
 
 @dataclass

@@ -14,3 +14,13 @@ def test_demo_inventory_matches_the_default_seed(sandbox: Sandbox) -> None:
     for group in generated["all"]["children"]:
         project = yaml.safe_load((ROOT / "inventories" / "demo" / "group_vars" / f"{group}.yml").read_text())
         assert project["ent_project"] == sandbox.group_vars(group)["ent_project"]
+
+
+def test_demo_test_accounts_are_the_ones_the_seed_picks(sandbox: Sandbox) -> None:
+    # The sign-on check's test accounts of the demo: what `python -m sandbox inventory` writes for seed 42.
+    for uai in sandbox.hosts():
+        generated = yaml.safe_load((sandbox.inventory / "host_vars" / f"{uai}.yml").read_text())
+        committed = yaml.safe_load((ROOT / "inventories" / "demo" / "host_vars" / f"{uai}.yml").read_text())
+        assert committed == generated
+        assert {a["profile"] for a in committed["pronote_sso_test_accounts"]} == {
+            "Elève", "Parent", "Enseignant", "Personnel"}

@@ -1,6 +1,7 @@
 """playbooks/rentree.yml on a freshly seeded region."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from collections.abc import Iterator
@@ -66,7 +67,7 @@ def test_one_failing_etablissement_does_not_stop_the_others(region: Sandbox, tmp
     (inventory / "host_vars").mkdir(exist_ok=True)
     (inventory / "host_vars" / f"{broken}.yml").write_text(yaml.safe_dump(
         {"ent_service_block_version": "PRONOTE 1999"}))
-    box = Sandbox(region.state_dir, region.url, region.ca, region.port, inventory)
+    box = dataclasses.replace(region, inventory=inventory)
     run = run_playbook(box, tmp_path, ROOT / "playbooks" / "rentree.yml")
     assert run.rc != 0
     stats = recap(run.stdout)
@@ -91,7 +92,7 @@ def test_a_missing_identifiers_file_is_reported_not_fatal(region: Sandbox, tmp_p
     all_vars = yaml.safe_load((inventory / "group_vars" / "all.yml").read_text())
     all_vars["ent_identifiers_dir"] = str(files)
     (inventory / "group_vars" / "all.yml").write_text(yaml.safe_dump(all_vars))
-    box = Sandbox(region.state_dir, region.url, region.ca, region.port, inventory)
+    box = dataclasses.replace(region, inventory=inventory)
     run = run_playbook(box, tmp_path, ROOT / "playbooks" / "rentree.yml", "--tags", "identifiers")
     assert run.rc == 0, run.stdout[-4000:]
     text = " ".join(run.stdout.split())

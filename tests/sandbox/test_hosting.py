@@ -438,7 +438,7 @@ def test_inventory_has_pronote_root_and_hosting_url(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     text_ = (tmp_path / "inv" / "group_vars" / "ent_mbn.yml").read_text(encoding="utf-8")
     assert 'pronote_root: "https://127.0.0.1:8443/index-education/"' in text_
-    assert 'hosting_url: "https://127.0.0.1:8444/"' in text_
+    assert 'pronote_hosting_url: "https://127.0.0.1:8444/"' in text_
 
 
 def test_detached_sandbox_serves_the_hosting_console(tmp_path: Path) -> None:

@@ -126,7 +126,8 @@ def test_two_hundred_etabs_are_fast(tmp_path: Path) -> None:
 def test_inventory(tmp_path: Path) -> None:
     conn, _ = _seeded(tmp_path, "i")
     files = write_inventory(conn, tmp_path / "inv", "https://127.0.0.1:8443/", "https://127.0.0.1:8444/")
-    assert [f.name for f in files] == ["hosts.yml", "ent_mbn.yml", "ent_occitanie.yml"]
+    uais = sorted(r["uai"] for r in conn.execute("SELECT uai FROM etabs"))
+    assert [f.name for f in files] == ["hosts.yml", "ent_mbn.yml", "ent_occitanie.yml"] + [f"{u}.yml" for u in uais]
     hosts = yaml.safe_load((tmp_path / "inv" / "hosts.yml").read_text(encoding="utf-8"))
     groups = hosts["all"]["children"]
     assert set(groups) == {"ent_mbn", "ent_occitanie"}
@@ -135,4 +136,16 @@ def test_inventory(tmp_path: Path) -> None:
     gv = yaml.safe_load((tmp_path / "inv" / "group_vars" / "ent_mbn.yml").read_text(encoding="utf-8"))
     assert gv == {"ent_project": "Mon Bureau Numérique", "ent_console_url": "https://127.0.0.1:8443/mbn/",
                   "ent_cas_url": "https://127.0.0.1:8443/mbn/cas",
-                  "pronote_root": "https://127.0.0.1:8443/index-education/", "hosting_url": "https://127.0.0.1:8444/"}
+                  "pronote_root": "https://127.0.0.1:8443/index-education/", "pronote_hosting_url": "https://127.0.0.1:8444/"}
+    # test accounts: one per profile, each a clean copy in PRONOTE of an ENT account of that profile
+    for uai in uais:
+        accounts = yaml.safe_load((tmp_path / "inv" / "host_vars" / f"{uai}.yml").read_text(encoding="utf-8"))
+        by_profile = {a["profile"]: a for a in accounts["pronote_sso_test_accounts"]}
+        assert set(by_profile) == {"Elève", "Parent", "Enseignant", "Personnel"}
+        for profile, account in by_profile.items():
+            row = conn.execute(
+                "SELECT u.profile, p.kind, p.nom, p.prenom FROM users u JOIN pronote_accounts p"
+                " ON p.true_user_id = u.id JOIN etabs e ON e.id = p.etab_id WHERE u.login = ? AND e.uai = ?",
+                (account["login"], uai)).fetchall()
+            assert len(row) == 1 and row[0]["profile"] == profile and row[0]["kind"] == "exact"
+            assert account["name"] == f"{row[0]['nom'].upper()} {row[0]['prenom']}"
