@@ -29,6 +29,8 @@ USER_AGENT = "ent.pronote (Ansible collection)"
 #: what OpenSSL says when a server refuses a TLS client for its (missing or unknown) certificate
 _CLIENT_CERT_REFUSED = re.compile(r"(?i)certificate[ _]required|unknown[ _]ca|bad[ _]certificate|"
                                   r"certificate[ _]unknown|peer did not return a certificate")
+#: a TLS handshake the server cut short without saying why (how some servers refuse a client certificate)
+_HANDSHAKE_CUT = re.compile(r"(?i)EOF occurred in violation of protocol|unexpected[ _]eof")
 RETRY_STATUSES = (500, 502, 503, 504)
 
 
@@ -120,6 +122,13 @@ def request(
                 f"Could not {what}: {url} demands a client certificate and refused "
                 + ("the one given" if settings.client_cert else "the connection without one")
                 + f" ({reason}). Give the certificate the host issued with client_cert and client_key."
+            ) from None
+        if _HANDSHAKE_CUT.search(reason):
+            given = "refused the client certificate given" if settings.client_cert else "wanted one"
+            raise TLSError(
+                f"Could not {what}: {url} closed the connection during the TLS handshake ({reason}). A server "
+                f"that demands a client certificate does this when it {given}: give the certificate the host "
+                "issued with client_cert and client_key."
             ) from None
         if isinstance(exc, requests.exceptions.SSLError):
             raise TLSError(

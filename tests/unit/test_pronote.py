@@ -103,6 +103,14 @@ def test_a_refused_client_certificate_is_explained(reason):
         request(session, HTTP, "GET", "https://hosting.example/", "read the bases")
 
 
+def test_a_handshake_cut_short_points_at_the_client_certificate():
+    session, _ = session_answering(Reply())
+    session.get_adapter("https://").handler = lambda req: requests.exceptions.SSLError(
+        "EOF occurred in violation of protocol (_ssl.c:2427)")
+    with pytest.raises(TLSError, match="demands a client certificate.*client_cert and client_key"):
+        request(session, HTTP, "GET", "https://hosting.example/", "read the bases")
+
+
 def test_an_unknown_server_ca_asks_for_ca_path():
     session, _ = session_answering(Reply())
     session.get_adapter("https://").handler = lambda req: requests.exceptions.SSLError(
