@@ -130,11 +130,14 @@ def test_a_parent_with_children_in_two_etablissements_signs_on_into_both(after_r
 
 # --- each FAQ cause, on one établissement and nowhere else -----------------------------------
 
-def sso_task(accounts: list[dict] | None = None) -> dict:
+def sso_task(accounts: list[dict] | None = None, host: str = "") -> dict:
+    """The check with each host's test accounts, or ``accounts`` instead for ``host``."""
+    chosen = "pronote_sso_test_accounts"
+    if accounts is not None:
+        chosen = f"({json.dumps(accounts, ensure_ascii=False)}) if inventory_hostname == '{host}' else pronote_sso_test_accounts"
     return {"ent.pronote.cas_sso_check": {
         "uai": "{{ inventory_hostname }}", "pronote_root": "{{ pronote_root }}", "ca_path": "{{ ent_ca_path }}",
-        "cas_url": "{{ ent_cas_url }}",
-        "accounts": accounts if accounts is not None else "{{ pronote_sso_test_accounts }}"}}
+        "cas_url": "{{ ent_cas_url }}", "accounts": "{{ " + chosen + " }}"}}
 
 
 def codes(result: dict) -> dict[str, str]:
@@ -205,7 +208,7 @@ def test_each_faq_cause_is_found_on_its_etablissement_only(after_rentree: Sandbo
     if setup:
         box.cli("pronote-base", "--uai", uai, *setup)
     try:
-        run = run_tasks(box, tmp_path, [sso_task(overrides)], hosts=f"{uai}:{other}")
+        run = run_tasks(box, tmp_path, [sso_task(overrides, uai)], hosts=f"{uai}:{other}")
         result = run.result(uai)
         assert result["failed"] is True, result
         expected = {profile: wanted.get(profile, "ok") for profile in codes(result)}
