@@ -17,7 +17,6 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._kdecole import (
     identifiers_of,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, MatchPlan, decide, outcome_state
-from ansible_collections.ent.pronote.plugins.module_utils._session_cache import cache_root
+from ansible_collections.ent.pronote.plugins.module_utils._session_cache import cache_root, write_private_json
 
 MODES = ("complet", "partiel")
 #: every outcome of a decision, in report order
@@ -304,16 +303,7 @@ class VerdictCache:
         return record if isinstance(record, dict) and {"inputs", "pages", "result", "profiles"} <= set(record) else None
 
     def save(self, record: dict[str, Any]) -> None:
-        """Write atomically, mode 0600; a cache that cannot be written is only slower."""
-        with contextlib.suppress(OSError):
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(record, handle)
-                os.replace(tmp, self.path)
-            except OSError:
-                os.unlink(tmp)
+        write_private_json(self.path, record)
 
     def drop(self) -> None:
         with contextlib.suppress(OSError):

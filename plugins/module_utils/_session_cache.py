@@ -39,6 +39,23 @@ def cache_dir() -> str:
     return os.path.join(cache_root(), "sessions")
 
 
+def write_private_json(path: str, data: object) -> None:
+    """Write ``data`` as JSON to ``path`` atomically, mode 0600, its directory 0700.
+
+    A cache that cannot be written only makes the next run slower: errors are swallowed.
+    """
+    directory = os.path.dirname(path)
+    with contextlib.suppress(OSError):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")  # mkstemp: mode 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+            os.replace(tmp, path)
+        except OSError:
+            os.unlink(tmp)
+
+
 def cache_key(url: str, login: str, password: str) -> str:
     """A file name that changes with the URL, the login and the password."""
     salt = f"{url}\0{login}".encode()
@@ -79,16 +96,7 @@ class SessionCache:
 
     def save(self, session: requests.Session) -> None:
         """Write the session's cookies atomically, mode 0600."""
-        self._ensure_dir()
-        data = {"cookies": [_as_dict(c) for c in session.cookies]}
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        write_private_json(self.path, {"cookies": [_as_dict(c) for c in session.cookies]})
 
     def drop(self) -> None:
         with contextlib.suppress(OSError):
