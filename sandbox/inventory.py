@@ -68,7 +68,7 @@ def write_inventory(conn: sqlite3.Connection, out: Path, url: str,
         if not accounts:
             continue
         path = out / "host_vars" / f"{etab['uai']}.yml"
-        lines = [HEADER.rstrip("\n"),
+        lines = ["---", HEADER.rstrip("\n"),
                  "# Test accounts of the sign-on check (ent.pronote.cas_sso_check); a real region keeps",
                  "# their passwords in ansible-vault.", "pronote_sso_test_accounts:"]
         for account in accounts:
