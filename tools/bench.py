@@ -69,7 +69,9 @@ def fresh_region(state: Path, etabs: int, latency: int, scale: float = 1.0, full
         f"ent_admin_password: '{PASSWORD}'\nent_ca_path: '{info['ca']}'\nent_identifiers_dir: '{files}'\n"
         f"ent_service_block_version: {version}\n"
         + (f"pronote_hosting_cert: '{state / 'client.pem'}'\npronote_hosting_key: '{state / 'client.key'}'\n"
-           f"pronote_ca_path: '{info['ca']}'\n" if full else ""))
+           f"pronote_ca_path: '{info['ca']}'\n"
+           "pronote_published_espaces: [Page commune, Espace Direction, Espace Professeurs, Espace Vie scolaire,"
+           " Espace Parents, Espace Elèves]\n" if full else ""))
     if not full:
         for path in (inventory / "host_vars").glob("*.yml"):
             path.unlink()  # the service and import phases time their steps only
@@ -187,7 +189,8 @@ def _one_rentree(uai: str) -> bool:
         hosting = _WORKER["hosting"] = HostingConsole(HostingSettings(hv["pronote_hosting_url"], HttpSettings(
             ca_path=hv["ent_ca_path"], client_cert=hv["pronote_hosting_cert"], client_key=hv["pronote_hosting_key"])))
     params = {k: v.get("default") for k, v in PRONOTE_DELEGATION.items()}
-    params.update(uai=uai, project=hv["ent_project"], cas_url=hv["ent_cas_url"])
+    params.update(uai=uai, project=hv["ent_project"], cas_url=hv["ent_cas_url"],
+                  published_espaces=hv.get("pronote_published_espaces"))
     changed = ensure(DelegationHandler(hosting, uai, params), False).changed
     base = base_url(uai, hv["pronote_root"])
     with new_session(http) as session:
