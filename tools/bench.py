@@ -28,6 +28,7 @@ loopback; the sandbox is started and stopped here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import configparser
 import json
 import multiprocessing
@@ -209,9 +210,11 @@ def _one_info(uai: str) -> bool:
     from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, new_session
     from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url, read_info
 
+    from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError
+
     hv = _WORKER["vars"][uai]
     http = HttpSettings(ca_path=hv["ent_ca_path"])
-    with new_session(http) as session:
+    with new_session(http) as session, contextlib.suppress(NotFoundError):  # a racine other than "Pronote"
         read_info(session, http, base_url(uai, hv["pronote_root"]))
     return False
 
