@@ -89,8 +89,9 @@ class ActionModule(EntAction):
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         uai = svc.normalise_uai(params["uai"])
         pronote: dict[str, Any] = {}
-        if params["state"] == "present" and not params.get("url") and params.get("pronote_root"):
-            params = {**params, "url": base_url(uai, params["pronote_root"])}
+        if params["state"] == "present":
+            # The service's URL: the one given, or the base's address (under pronote_root, if given).
+            params = {**params, "url": (params.get("url") or base_url(uai, params.get("pronote_root"))).strip()}
         if params["state"] == "present" and str(params.get("block_version") or "").lower() == "auto":
             params, pronote = self._version_from_pronote(params, uai)
         handler = ServiceHandler(self.console(params), uai, params)
@@ -128,7 +129,7 @@ class ActionModule(EntAction):
 
     def _version_from_pronote(self, params: dict[str, Any], uai: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """``block_version: auto``: the version the PRONOTE.net server says (infoMobileApp.json)."""
-        url = params.get("url") or svc.default_url(uai)
+        url = params["url"]
         http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"))
         try:
             with new_session(http) as session:

@@ -208,7 +208,7 @@ class HostingConsole:
         """The base page and its two settings forms."""
         path = f"bases/{uai.lower()}/"
         doc, url = self._page(path, f"read the PRONOTE.net base of {uai} in the hosting console")
-        state = text_of(doc.get_element_by_id("etat", None)) if doc.get_element_by_id("etat", None) is not None else ""
+        state = text_of(doc.get_element_by_id("etat", None))
         if state not in (PUBLISHED, UNPUBLISHED):
             raise UnexpectedPageError(f"The hosting console's page of {uai} does not say whether the base is "
                                       f"published (found « {state} »).")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url
+
 SSO_PRONOTE = "SSO Pronote avec CAS"
 SSO_STANDARD = "Pas de SSO ou SSO Standard"
 SSO_TYPES = (SSO_PRONOTE, SSO_STANDARD)
@@ -30,8 +32,8 @@ def normalise_uai(uai: str) -> str:
 
 
 def default_url(uai: str) -> str:
-    """The PRONOTE.net address of an établissement hosted by Index Éducation."""
-    return f"https://{uai.lower()}.index-education.net/pronote/"
+    """The PRONOTE.net address of an établissement hosted by Index Éducation (:func:`._pronote.base_url`)."""
+    return base_url(uai)
 
 
 def normalise_version(version: str | None) -> str | None:
