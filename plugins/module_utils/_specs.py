@@ -98,12 +98,15 @@ PRONOTE_CONNECTION = {
     "retries": {"type": "int", "default": 3},
 }
 
-PRONOTE_INFO = {
+#: one établissement's PRONOTE.net base: its UAI and where it is (doc fragment ent.pronote.pronote_base)
+PRONOTE_BASE = {
     **PRONOTE_CONNECTION,
     "uai": {"type": "str", "required": True},
     "url": {"type": "str"},
     "pronote_root": {"type": "str"},
 }
+
+PRONOTE_INFO = dict(PRONOTE_BASE)
 
 PRONOTE_DELEGATION = {
     **PRONOTE_CONNECTION,
@@ -121,10 +124,7 @@ PRONOTE_DELEGATION = {
 }
 
 CAS_SSO_CHECK = {
-    **PRONOTE_CONNECTION,
-    "uai": {"type": "str", "required": True},
-    "url": {"type": "str"},
-    "pronote_root": {"type": "str"},
+    **PRONOTE_BASE,
     "cas_url": {"type": "str", "required": True},
     "accounts": {
         "type": "list", "elements": "dict", "required": True,

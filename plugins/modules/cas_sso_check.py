@@ -20,6 +20,7 @@ description:
   - Tickets and passwords never appear in the output.
 extends_documentation_fragment:
   - ent.pronote.pronote_connection
+  - ent.pronote.pronote_base
 attributes:
   check_mode:
     support: none
@@ -27,16 +28,6 @@ attributes:
   diff_mode:
     support: none
 options:
-  uai:
-    description: UAI of the établissement.
-    type: str
-    required: true
-  url:
-    description: Address of the PRONOTE.net base. Defaults to C(https://<uai>.index-education.net/pronote/).
-    type: str
-  pronote_root:
-    description: Where the bases are when not at Index Éducation (the sandbox).
-    type: str
   cas_url:
     description: The ENT's CAS URL; PRONOTE.net must redirect there.
     type: str

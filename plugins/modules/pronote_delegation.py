@@ -60,7 +60,7 @@ options:
     type: str
   espaces_delegation:
     description:
-      - Delegation per espace, C(CAS), C(Ws-Federation) or C(Aucune), for example C({"Espace Académie": Aucune}).
+      - 'Delegation per espace, C(CAS), C(Ws-Federation) or C(Aucune), for example C({"Espace Académie": Aucune}).'
       - With O(cas=true) every espace not named here is delegated to C(CAS), as the guide's table shows.
     type: dict
   published_espaces:

@@ -10,28 +10,18 @@ description:
   - Reads C(infoMobileApp.json) of an établissement's PRONOTE.net base, the address the PRONOTE mobile
     application starts from. It gives the server's version, whether CAS delegation is on and its URL, and the
     published espaces with their delegation.
-  - Read-only and credential-free, one request per établissement: fast enough to sweep a whole region.
+  - Read-only and credential-free, one request per établissement, so fast enough to sweep a whole region.
   - A base that is not published reads as RV(published=false); an address where no base answers
     (a racine other than C(Pronote)) fails.
 extends_documentation_fragment:
   - ent.pronote.pronote_connection
+  - ent.pronote.pronote_base
 attributes:
   check_mode:
     support: full
     description: Reads only; the same in check mode.
   diff_mode:
     support: none
-options:
-  uai:
-    description: UAI of the établissement.
-    type: str
-    required: true
-  url:
-    description: Address of the base. Defaults to C(https://<uai>.index-education.net/pronote/).
-    type: str
-  pronote_root:
-    description: Where the bases are when not at Index Éducation (the sandbox); the address becomes C(<pronote_root><uai>/pronote/).
-    type: str
 author:
   - ENT PRONOTE ops
 """

@@ -190,3 +190,24 @@ def test_pronote_modules_document_their_connection_fragment(module):
 def test_connection_fragment_exactly_for_console_modules(module):
     fragments = documentation(module).get("extends_documentation_fragment") or []
     assert ("ent.pronote.ent_connection" in fragments) == (module in connection_modules())
+
+
+def _descriptions(node, path=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "short_description"):
+                yield f"{path}.{key}", value
+            yield from _descriptions(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for item in node:
+            yield from _descriptions(item, path)
+
+
+@pytest.mark.parametrize("module", sorted(SPECS))
+def test_descriptions_are_text(module):
+    # A ": " in a plain YAML list item makes it a mapping, which ansible-doc cannot show.
+    mod = importlib.import_module(f"ansible_collections.ent.pronote.plugins.modules.{module}")
+    for part in ("DOCUMENTATION", "RETURN"):
+        for path, value in _descriptions(yaml.safe_load(getattr(mod, part))):
+            items = value if isinstance(value, list) else [value]
+            assert all(isinstance(item, str) for item in items), f"{module} {part}{path}: {value!r}"
