@@ -1,8 +1,8 @@
 """Command line: ``python -m sandbox <command>``.
 
 Commands: start, stop, status, seed, inventory, load-directory, faults,
-expire-sessions, export, truth, add-pronote-accounts, pronote-base. Exit codes: 0 success,
-1 failure, 2 invalid input, 3 (status) not running.
+expire-sessions, export, truth, add-pronote-accounts, pronote-accounts, pronote-base.
+Exit codes: 0 success, 1 failure, 2 invalid input, 3 (status) not running.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from sandbox import db, pronote, pronote_net, server
+from sandbox import db, pronote, pronote_accounts, pronote_net, server
 from sandbox.directory import DirectoryError, load_file
 from sandbox.inventory import write_inventory
 from sandbox.seed import DEFAULT_ETABS, DEFAULT_PROJECTS, DEFAULT_SEED, SeedError, SeedOptions, seed_database
@@ -89,6 +89,24 @@ def _parser() -> argparse.ArgumentParser:
     p = command("add-pronote-accounts", "ajouter des élèves (et un responsable chacun) dans l'ENT et PRONOTE")
     p.add_argument("--uai", required=True)
     p.add_argument("--count", type=int, required=True)
+
+    p = command("pronote-accounts", "modifier les comptes de la base PRONOTE d'un établissement (base saine,"
+                                    " doublons, élèves sortis, responsables inconnus de l'ENT)")
+    p.add_argument("--uai", required=True)
+    p.add_argument("--nettoyer", action="store_true",
+                   help="rendre la base saine : ni personne absente de l'ENT, ni élève sorti, ni doublon ; noms et"
+                        " dates de naissance de l'ENT, accès à l'Espace Parents pour tous les responsables,"
+                        " identifiants CAS faux effacés")
+    p.add_argument("--dupliquer", action="append", default=[], metavar="IDENT",
+                   help="ajouter un second compte pour la même personne (répétable)")
+    p.add_argument("--sortie", action="append", default=[], metavar="IDENT=AAAA-MM-JJ",
+                   help="date de sortie d'un élève (répétable)")
+    p.add_argument("--responsables-inconnus", type=int, metavar="N",
+                   help="ajouter N responsables absents de l'ENT, chacun lié à un élève dont il n'est pas parent"
+                        " dans l'ENT")
+    p.add_argument("--show", action="store_true",
+                   help="afficher ensuite les effectifs de la base en JSON (le compte rendu passe alors sur la"
+                        " sortie d'erreur)")
 
     p = command("pronote-base", "régler la base PRONOTE.net d'un établissement (comme la console d'hébergement)")
     p.add_argument("--uai", required=True)
@@ -327,6 +345,44 @@ def cmd_add_pronote_accounts(args: argparse.Namespace, sd: StateDir) -> int:
     return 0
 
 
+def cmd_pronote_accounts(args: argparse.Namespace, sd: StateDir) -> int:
+    if not (args.nettoyer or args.dupliquer or args.sortie or args.responsables_inconnus is not None or args.show):
+        _err("rien à faire : indiquez --nettoyer, --dupliquer, --sortie, --responsables-inconnus ou --show")
+        return 2
+    conn = _seeded_conn(sd)
+    if conn is None:
+        return 1
+    report: list[str] = []
+    try:
+        uai = pronote.etab_by_uai(conn, args.uai)["uai"]
+        left = [pronote_accounts.parse_left(value) for value in args.sortie]
+        with db.write(conn):
+            if args.nettoyer:
+                done = pronote_accounts.clean(conn, uai)
+                report.append(f"Base PRONOTE de {uai} nettoyée :")
+                report += [f"  {done[key]} {label}" for key, label in pronote_accounts.CLEAN_LABELS.items()]
+            for ident in args.dupliquer:
+                new = pronote_accounts.duplicate(conn, uai, ident)
+                report.append(f"Doublon de {ident.strip().upper()} ajouté : {new}")
+            for ident, date in left:
+                pronote_accounts.set_left(conn, uai, ident, date)
+                report.append(f"Élève {ident.upper()} sorti le {date}")
+            if args.responsables_inconnus is not None:
+                added = pronote_accounts.add_unknown_responsables(conn, uai, args.responsables_inconnus)
+                report.append(f"{len(added)} responsable(s) absent(s) de l'ENT ajouté(s) : {' '.join(added)}")
+        shown = pronote_accounts.counts(conn, uai) if args.show else None
+    except (pronote.UnknownEtab, pronote_accounts.AccountsError) as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        conn.close()
+    if report:
+        print("\n".join(report), file=sys.stderr if shown is not None else sys.stdout)
+    if shown is not None:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_pronote_base(args: argparse.Namespace, sd: StateDir) -> int:
     conn = _seeded_conn(sd)
     if conn is None:
@@ -356,7 +412,7 @@ COMMANDS = {
     "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "seed": cmd_seed, "inventory": cmd_inventory,
     "load-directory": cmd_load_directory, "faults": cmd_faults, "expire-sessions": cmd_expire_sessions,
     "export": cmd_export, "truth": cmd_truth, "add-pronote-accounts": cmd_add_pronote_accounts,
-    "pronote-base": cmd_pronote_base,
+    "pronote-accounts": cmd_pronote_accounts, "pronote-base": cmd_pronote_base,
 }
 
 
