@@ -34,7 +34,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo demo-reset sandbox test pytest lint molecule bench matching-report build clean distclean
+.PHONY: help venv demo demo-reset sandbox test pytest lint molecule bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -121,6 +121,9 @@ bench: $(VENV_STAMP) ## time the playbook on many établissements (tools/bench.p
 
 matching-report: $(VENV_STAMP) ## precision and recall of the identifiers matching on a seeded region
 	$(VENV_PY) tools/matching_report.py
+
+screenshot: $(VENV_STAMP) ## docs/report.png: the report page of a demo region (needs chromium)
+	$(VENV_PY) tools/screenshot_report.py
 
 # --- housekeeping ------------------------------------------------------------
 

@@ -1,10 +1,14 @@
 """Action plugin of ent.pronote.run_summary (documentation in plugins/modules/)."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
+from ansible_collections.ent.pronote.plugins.module_utils import _report
+from ansible_collections.ent.pronote.plugins.module_utils._diagnose import SEVERITIES, check_sign_on
 from ansible_collections.ent.pronote.plugins.module_utils._specs import RUN_SUMMARY
+from ansible_collections.ent.pronote.plugins.module_utils._sso import Check
 from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
 
 FAILURE_VAR = "ent_pronote_failure"
@@ -16,6 +20,25 @@ IDENTIFIER_LABELS = {
     "manual": "rapprochés à la main", "unmatched": "sans compte ENT", "ambiguous": "ambigus",
     "skipped": "écartés (sortis, doublons)",
 }
+TITLES = {"rentree": "Rentrée PRONOTE", "diagnostic": "Diagnostic PRONOTE"}
+
+
+def step_key(variable: str) -> str:
+    """The step a result variable belongs to: ``ent_pronote_service_result`` -> ``service``."""
+    key = variable.removeprefix("ent_pronote_").removesuffix("_result")
+    return key or variable
+
+
+def findings_of(uai: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings of one établissement: the diagnosis's, and the sign-on checks that failed."""
+    out: list[dict[str, Any]] = []
+    for result in results:
+        if isinstance(result.get("findings"), list):
+            out += [f for f in result["findings"] if isinstance(f, dict)]
+        elif isinstance(result.get("checks"), list):
+            checks = [Check(**c) for c in result["checks"] if isinstance(c, dict)]
+            out += [f.as_result() for f in check_sign_on(uai, checks, [])]
+    return out
 
 
 def step_status(result: Any) -> str:
@@ -47,6 +70,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
     step did not find) and ``identifiers`` (the import's total counts).
     """
     totals: Counter[str] = Counter()
+    severities: Counter[str] = Counter()
+    with_findings = []
     projects: dict[str, Counter[str]] = defaultdict(Counter)
     identifiers: Counter[str] = Counter()
     failures, missing, not_done = [], [], []
@@ -56,6 +81,14 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
         sign_on.update(host.get("sign_on") or {})
         identifiers.update(host.get("identifiers") or {})
         missing += [{"uai": host["uai"], "name": host["name"], "file": path} for path in host.get("missing") or []]
+        found = host.get("findings") or []
+        severities.update(f.get("severity", "info") for f in found)
+        if found:
+            by_severity: dict[str, list[str]] = defaultdict(list)
+            for f in found:
+                if f["code"] not in by_severity[f.get("severity", "info")]:
+                    by_severity[f.get("severity", "info")].append(f["code"])
+            with_findings.append({"uai": host["uai"], "name": host["name"], "codes": dict(by_severity)})
         status = host_status(host["failure"], host["steps"])
         totals[status] += 1
         projects[host["project"]][status] += 1
@@ -66,16 +99,18 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
     return {"total": sum(totals.values()), "counts": {k: totals.get(k, 0) for k in STATUS_LABELS},
             "projects": {p: {k: c.get(k, 0) for k in STATUS_LABELS} for p, c in sorted(projects.items())},
             "failures": failures, "missing_files": missing, "not_done": not_done,
+            "findings": {k: severities.get(k, 0) for k in SEVERITIES} if with_findings else {},
+            "with_findings": with_findings,
             "sign_on": {k: sign_on.get(k, 0) for k in ("ok", "failed")} if sign_on else {},
             "identifiers": {k: identifiers.get(k, 0) for k in IDENTIFIER_LABELS} if identifiers else {}}
 
 
-def render(summary: dict[str, Any]) -> list[str]:
+def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     """The summary as lines of French text for the ops team."""
     def counts(c: dict[str, int]) -> str:
         return ", ".join(f"{c[k]} {label}" for k, label in STATUS_LABELS.items() if c.get(k))
 
-    lines = [f"Rentrée PRONOTE : {summary['total']} établissement(s) — {counts(summary['counts']) or 'aucun'}"]
+    lines = [f"{TITLES[kind]} : {summary['total']} établissement(s) — {counts(summary['counts']) or 'aucun'}"]
     for project, c in summary["projects"].items():
         lines.append(f"  {project} : {sum(c.values())} établissement(s) — {counts(c)}")
     if summary.get("identifiers"):
@@ -84,6 +119,11 @@ def render(summary: dict[str, Any]) -> list[str]:
     if summary.get("sign_on"):
         lines.append(f"  Connexions PRONOTE testées : {summary['sign_on']['ok']} réussie(s), "
                      f"{summary['sign_on']['failed']} en échec")
+    if summary.get("findings"):
+        shown = ", ".join(f"{n} {severity}(s)" for severity, n in summary["findings"].items() if n)
+        lines.append(f"  Constats : {shown}, sur {len(summary['with_findings'])} établissement(s)")
+    elif kind == "diagnostic" and summary["total"]:
+        lines.append("  Constats : aucun")
     for f in summary["failures"]:
         name = f" ({f['name']})" if f["name"] else ""
         lines.append(f"  ÉCHEC {f['uai']}{name} — étape « {f['step']} » : {f['msg']}")
@@ -93,6 +133,10 @@ def render(summary: dict[str, Any]) -> list[str]:
     for m in summary.get("not_done", []):
         name = f" ({m['name']})" if m["name"] else ""
         lines.append(f"  NON FAIT {m['uai']}{name} — {m['reason']}")
+    for m in summary.get("with_findings", []):
+        name = f" ({m['name']})" if m["name"] else ""
+        codes = " ; ".join(f"{severity} : {', '.join(found)}" for severity, found in m["codes"].items())
+        lines.append(f"  CONSTATS {m['uai']}{name} — {codes}")
     return lines
 
 
@@ -107,20 +151,51 @@ class ActionModule(EntAction):
         for name in names:
             hv = hostvars[name] if name in hostvars else {}
             results = [r for r in (hv.get(var) for var in params["results"]) if isinstance(r, dict)]
+            not_done = []
+            for r in results:
+                reasons = r.get("not_done") or []
+                not_done += [reasons] if isinstance(reasons, str) else list(reasons)
             records.append({
                 "uai": name,
                 "project": hv.get("ent_project") or "?",
                 "name": hv.get("etab_name") or "",
                 "failure": hv.get(FAILURE_VAR),
-                "steps": {var: step_status(hv.get(var)) for var in params["results"]},
+                "steps": {step_key(var): step_status(hv.get(var)) for var in params["results"]},
                 "missing": [r["missing_file"] for r in results if r.get("missing_file")],
-                "not_done": [r["not_done"] for r in results if r.get("not_done")],
+                "not_done": not_done,
                 "identifiers": next((r["counts"]["total"] for r in results
                                      if isinstance(r.get("counts"), dict) and "total" in r["counts"]), None),
-                "sign_on": next(({"ok": r["ok"], "failed": len(r["checks"]) - r["ok"]} for r in results
-                                 if isinstance(r.get("checks"), list) and isinstance(r.get("ok"), int)), None),
+                "sign_on": next((_sign_on(r) for r in results if _sign_on(r) is not None), None),
+                "findings": findings_of(name, results),
             })
         summary = summarise(records)
+        kind = params["kind"]
+        result: dict[str, Any] = {"changed": False, "failed": bool(summary["failures"]), "summary": summary,
+                                  "msg": render(summary, kind)}
+        if params.get("report_dir"):
+            data = _report.build([_report_record(r) for r in records], kind=kind,
+                                 generated_at=dt.datetime.now(dt.timezone.utc).astimezone())
+            result["report"] = _report.write(params["report_dir"], data, basename=f"rapport-{kind}")
+            result["msg"].append(f"  Rapport : {result['report']['html']}")
         # Shown without -v, as ansible.builtin.debug does.
-        return {"changed": False, "failed": bool(summary["failures"]), "summary": summary, "msg": render(summary),
-                "_ansible_verbose_always": True}
+        result["_ansible_verbose_always"] = True
+        return result
+
+
+def _sign_on(result: dict[str, Any]) -> dict[str, int] | None:
+    """The sign-on counts of a result: cas_sso_check's checks, or the diagnosis's sample."""
+    if isinstance(result.get("sign_on"), dict):
+        return result["sign_on"]
+    if isinstance(result.get("checks"), list) and isinstance(result.get("ok"), int):
+        return {"ok": result["ok"], "failed": len(result["checks"]) - result["ok"]}
+    return None
+
+
+def _report_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A summary record as the report takes it (docs/report.md)."""
+    return {
+        "uai": record["uai"], "name": record["name"], "project": record["project"],
+        "status": host_status(record["failure"], record["steps"]), "steps": record["steps"],
+        "failure": record["failure"] or None, "identifiers": record["identifiers"], "sign_on": record["sign_on"],
+        "not_done": record["not_done"], "missing_files": record["missing"], "findings": record["findings"],
+    }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -20,8 +21,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.ent.pronote.plugins.module_utils import _rapprochement as rapprochement
 from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
 from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._files import write_private_csv
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import (
     CATEGORIES,
     IdentifiersFile,
@@ -165,7 +168,9 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     manual = read_manual_matches(params["manual_matches"]) if params.get("manual_matches") else {}
     inputs = _digest(_CODE, uai, content, json.dumps(
         [params["mode"], params["assisted"], share, params["force"], params["max_file_size"], sorted(manual.items())]))
-    record = verdicts.load() if verdicts is not None and not params.get("report") else None
+    # A report or a RapprochementSSO file needs every decision: they always decide.
+    wants_decisions = params.get("report") or params.get("rapprochement")
+    record = verdicts.load() if verdicts is not None and not wants_decisions else None
     known = record is not None and record.get("inputs") == inputs
     # This very file was checked for this établissement by the run that stored the verdict.
     identifiers = None if known else _checked_file(src, content, uai, params["max_file_size"])
@@ -190,6 +195,11 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
         result["report"] = params["report"]
         result["manual_matches_template"] = write_report(
             params["report"], uai, identifiers, handler.match, handler.accounts)
+    if params.get("rapprochement"):
+        # ENT -> PRONOTE: the pairs decided with certainty, for PRONOTE's « Identifiant CAS » in bulk.
+        result["rapprochement"] = {"path": params["rapprochement"], **rapprochement.export(
+            params["rapprochement"], handler.match, identifiers, partner=params.get("partner") or "ENT",
+            date=dt.date.today(), current=outcome.before.pairs)}
     if outcome.retried:
         result["retries"] = len(outcome.retried)
     if verdicts is None:
@@ -374,10 +384,10 @@ def write_report(path: str, uai: str, file: IdentifiersFile, plan: MatchPlan, ac
         if decision.outcome in ("unmatched", "ambiguous"):
             todo_rows.append([decision.ident, "", person.nom, person.prenom, _date(person),
                               titles.get(decision.category, decision.category), " | ".join(decision.candidates)])
-    _write_csv(path, ["uai", "catégorie", "identifiant_pronote", "nom", "prénom", "date_naissance", "résultat",
+    write_private_csv(path, ["uai", "catégorie", "identifiant_pronote", "nom", "prénom", "date_naissance", "résultat",
                       "compte_ent", "raison", "candidats"], report_rows)
     todo = _todo_path(path)
-    _write_csv(todo, [*MANUAL_COLUMNS, "nom", "prenom", "date_naissance", "categorie", "candidats"], todo_rows)
+    write_private_csv(todo, [*MANUAL_COLUMNS, "nom", "prenom", "date_naissance", "categorie", "candidats"], todo_rows)
     return todo
 
 
@@ -393,18 +403,6 @@ def _date(person: Person) -> str:
 def _describe(account: Account) -> str:
     born = f", né(e) le {account.birth_date:%d/%m/%Y}" if account.birth_date else ""
     return f"{account.login} ({account.nom} {account.prenom}{born})"
-
-
-def _write_csv(path: str, header: list[str], rows: list[list[str]]) -> None:
-    """A ``;`` CSV with a byte order mark (spreadsheets open it right), readable by its owner only."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
-    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 def counts(plan: MatchPlan) -> dict[str, Any]:

@@ -301,6 +301,20 @@ def _unique_accounts(accounts: Iterable[Account]) -> dict[str, Account]:
     return out
 
 
+def duplicate_groups(people: Iterable[Person],
+                     names: Mapping[str, _Names] | None = None) -> list[tuple[Person, ...]]:
+    """The people of the file written twice or more: same category, nom, prénoms and birth date (normalised).
+
+    The import skips them all (which copy is the real one is a person's
+    call); the diagnosis reports them (FAQ: duplicates in PRONOTE).
+    """
+    groups: dict[tuple, list[Person]] = defaultdict(list)
+    for person in people:
+        n = names[person.ident] if names is not None else _names(person.nom, person.prenom, person.birth_date)
+        groups[(person.category, n.nom, n.first, person.birth_date)].append(person)
+    return [tuple(group) for group in groups.values() if len(group) > 1]
+
+
 def decide(people: Iterable[Person], accounts: Iterable[Account], current: Mapping[str, str], *, mode: str,
            manual: Mapping[str, str] | None = None, assisted: bool = True) -> MatchPlan:
     """Decide every person of the file (see the module's documentation for the rules).
@@ -406,17 +420,12 @@ class _Decider:
 
     def _skipped(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        groups: dict[tuple, list[Person]] = defaultdict(list)
-        for person in self.people:
-            names = self.pnames[person.ident]
-            groups[(person.category, names.nom, names.first, person.birth_date)].append(person)
-        for group in groups.values():
-            if len(group) > 1:
-                lines = ", ".join(str(line) for line in sorted(p.line for p in group))
-                idents = frozenset(p.ident for p in group)
-                for person in group:
-                    self.groups[person.ident] = idents
-                    out[person.ident] = f"duplicate in the file: same nom, prénom and birth date (lines {lines})"
+        for group in duplicate_groups(self.people, self.pnames):
+            lines = ", ".join(str(line) for line in sorted(p.line for p in group))
+            idents = frozenset(p.ident for p in group)
+            for person in group:
+                self.groups[person.ident] = idents
+                out[person.ident] = f"duplicate in the file: same nom, prénom and birth date (lines {lines})"
         for person in self.people:
             if person.category == PUPILS and person.left_on is not None and person.ident not in out:
                 out[person.ident] = f"the pupil has left the établissement (DateSortie {person.left_on:%d/%m/%Y})"

@@ -61,11 +61,9 @@ second with its zone when it has one.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import re
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,6 +73,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 from lxml import etree
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import ConfigurationError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._files import write_atomic
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import (
     CATEGORY_KEYS,
     PUPILS,
@@ -380,34 +379,13 @@ def validate(data: bytes) -> None:
 def write(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, mode 0600 even when the file existed (its directory made 0700).
 
-    The bytes go to a private temporary file next to ``path``, which then
-    replaces it: readers see the old file or the new one, never a part.
     Raises :class:`ConfigurationError` when the file cannot be written.
     """
     target = os.path.abspath(os.fspath(path))
-    directory = os.path.dirname(target)
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".rapprochement-", suffix=".tmp")  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_atomic(target, data, 0o600)
     except OSError as exc:
         raise ConfigurationError(f"cannot write {target}: {exc.strerror or exc}") from None
-    with contextlib.suppress(OSError):  # make the rename durable
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 # --- all of it ---------------------------------------------------------------------------------

@@ -15,12 +15,13 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from http.cookiejar import Cookie
 
 import requests
+
+from ansible_collections.ent.pronote.plugins.module_utils._files import write_atomic
 
 MAX_AGE = 20 * 60  # never reuse a cached session older than this (seconds)
 
@@ -44,16 +45,8 @@ def write_private_json(path: str, data: object) -> None:
 
     A cache that cannot be written only makes the next run slower: errors are swallowed.
     """
-    directory = os.path.dirname(path)
     with contextlib.suppress(OSError):
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")  # mkstemp: mode 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-            os.replace(tmp, path)
-        except OSError:
-            os.unlink(tmp)
+        write_atomic(path, json.dumps(data).encode("utf-8"), 0o600)
 
 
 def cache_key(url: str, login: str, password: str) -> str:

@@ -5,7 +5,7 @@ The modules' DOCUMENTATION (``plugins/modules/``) describes the same options;
 """
 from __future__ import annotations
 
-from ansible_collections.ent.pronote.plugins.module_utils._access import PROFILES, ROLES, TARGET_LABELS
+from ansible_collections.ent.pronote.plugins.module_utils._access import DEFAULT_PROFILES, PROFILES, ROLES, TARGET_LABELS
 from ansible_collections.ent.pronote.plugins.module_utils._service import DEFAULT_LABEL, SSO_PRONOTE, SSO_TYPES
 
 #: connection to an ENT project's console (action group ``ent.pronote.ent``)
@@ -73,6 +73,8 @@ ENT_SERVICE["access"] = {"type": "dict", "options": ENT_SERVICE_ACCESS_RULES,
 RUN_SUMMARY = {
     "results": {"type": "list", "elements": "str", "default": []},
     "hosts": {"type": "list", "elements": "str"},
+    "kind": {"type": "str", "default": "rentree", "choices": ["rentree", "diagnostic"]},
+    "report_dir": {"type": "path"},
 }
 
 ENT_IDENTIFIERS_IMPORT = {
@@ -88,6 +90,8 @@ ENT_IDENTIFIERS_IMPORT = {
     "report": {"type": "path"},
     "max_file_size": {"type": "int", "default": 64 * 1024 * 1024},
     "reuse_verdict": {"type": "bool", "default": True},
+    "rapprochement": {"type": "path"},
+    "partner": {"type": "str"},
 }
 
 #: TLS and time limits of a PRONOTE.net server (no credential)
@@ -123,17 +127,40 @@ PRONOTE_DELEGATION = {
     "published": {"type": "bool", "default": True},
 }
 
+#: the test accounts of a sign-on check
+SSO_ACCOUNT = {
+    "profile": {"type": "str", "required": True},
+    "login": {"type": "str", "required": True},
+    "password": {"type": "str", "required": True, "no_log": True},
+    "name": {"type": "str"},
+}
+
 CAS_SSO_CHECK = {
     **PRONOTE_BASE,
     "cas_url": {"type": "str", "required": True},
-    "accounts": {
-        "type": "list", "elements": "dict", "required": True,
-        "options": {
-            "profile": {"type": "str", "required": True},
-            "login": {"type": "str", "required": True},
-            "password": {"type": "str", "required": True, "no_log": True},
-            "name": {"type": "str"},
-        },
-    },
+    "accounts": {"type": "list", "elements": "dict", "required": True, "options": SSO_ACCOUNT},
     "fail_on_error": {"type": "bool", "default": True},
+}
+
+#: ent.pronote.pronote_diagnose: the ENT console (action group ent), the base, the hosting console, the file
+PRONOTE_DIAGNOSE = {
+    **CONSOLE_CONNECTION,
+    "uai": {"type": "str", "required": True},
+    "url": {"type": "str"},
+    "pronote_root": {"type": "str"},
+    "pronote_ca_path": {"type": "path"},
+    "cas_url": {"type": "str", "required": True},
+    "hosting_url": PRONOTE_DELEGATION["hosting_url"],
+    "client_cert": {"type": "path"},
+    "client_key": {"type": "path", "no_log": True},
+    "code": {"type": "str"},
+    "label": {"type": "str", "default": DEFAULT_LABEL},
+    "profiles": {"type": "list", "elements": "str", "choices": list(PROFILES), "default": list(DEFAULT_PROFILES)},
+    "identifiers_src": {"type": "path"},
+    "manual_matches": {"type": "path"},
+    "assisted": {"type": "bool", "default": True},
+    "max_file_size": ENT_IDENTIFIERS_IMPORT["max_file_size"],
+    "max_unrecognised_share": {"type": "float", "default": 0.10},
+    "accounts": {"type": "list", "elements": "dict", "default": [], "options": SSO_ACCOUNT},
+    "details_dir": {"type": "path"},
 }

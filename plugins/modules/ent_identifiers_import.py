@@ -89,6 +89,20 @@ options:
         (C(<report>.correspondances.csv)).
       - It holds names of pupils and parents. Keep it out of shared places.
     type: path
+  rapprochement:
+    description:
+      - Also write, to this path, the matching in the other direction, ENT to PRONOTE, in Index Éducation's
+        RapprochementSSO V2.0 format (C(docs/schemas/rapprochementsso-v2.0.xsd)), for PRONOTE to fill in its
+        « Identifiant CAS » in bulk instead of account by account. Validated against the schema; mode 0600.
+      - Only the pairs decided with certainty (reconnus by the ENT, assisted, kept, manual); never an ambiguous,
+        unmatched or skipped person, nor a login two identifiers would share, nor homonyms PRONOTE could
+        confuse (the format identifies people by name). Maîtres de stage and inspecteurs have no element in
+        the format.
+      - It holds names of pupils and parents. Keep it out of shared places.
+    type: path
+  partner:
+    description: « Partenaire » of the RapprochementSSO file, the ENT project's name. Defaults to C(ENT).
+    type: str
   max_file_size:
     description: Refuse an identifiers file larger than this many bytes.
     type: int
@@ -99,7 +113,7 @@ options:
         The next run still reads the site's identifiers and directory; when these pages, the file, the manual
         matches and the options are byte for byte the same, it returns the remembered result instead of
         deciding every person again.
-      - Any difference decides again. A verdict is never used when O(report) is asked.
+      - Any difference decides again. A verdict is never used when O(report) or O(rapprochement) is asked.
       - After a real import, the site is read and decided once more to prove the import converged; a warning
         says so when something would still change.
     type: bool
@@ -169,4 +183,11 @@ manual_matches_template:
   description: Path of the manual matches file to fill in.
   returned: when O(report) is set
   type: str
+rapprochement:
+  description: The RapprochementSSO file written, counts only, C(path), C(format), C(written), C(left_out) and
+    per category C(people), C(written), C(unchanged) (the login already in PRONOTE) and C(left_out) by reason
+    (C(unmatched), C(ambiguous), C(skipped), C(undecided), C(login_conflict), C(already_set), C(no_element),
+    C(no_birth_date), C(homonym)).
+  returned: when O(rapprochement) is set
+  type: dict
 """

@@ -12,6 +12,11 @@ description:
     the counts per status and per ENT project, the identifiers imports' totals, then each failed
     établissement with its step and reason, and each one whose identifiers file is missing (not a failure).
   - Counts and établissement names only; never the name of a person.
+  - Lists the findings of the diagnosis (M(ent.pronote.pronote_diagnose)) and of the failed sign-ons
+    (M(ent.pronote.cas_sso_check)), by établissement and severity, with codes and counts only.
+  - With O(report_dir), writes the report of the run there (docs/report.md), C(rapport-<kind>.html), a
+    self-contained page in French, sortable and filterable without a server, and the same data as
+    C(rapport-<kind>.json) and C(rapport-<kind>-etablissements.csv) / C(rapport-<kind>-constats.csv).
   - Fails when an établissement failed, so that the run's exit status says so.
 attributes:
   check_mode:
@@ -28,6 +33,14 @@ options:
     description: The établissements to summarise. Defaults to every host of the inventory.
     type: list
     elements: str
+  kind:
+    description: What the run was, for the titles and the report's name.
+    type: str
+    choices: [rentree, diagnostic]
+    default: rentree
+  report_dir:
+    description: Directory where to write the report (created, mode 0700 when new). No report when unset.
+    type: path
 author:
   - ENT PRONOTE ops
 """
@@ -74,10 +87,21 @@ summary:
       description: Sign-on checks (ent.pronote.cas_sso_check) summed over the établissements, C(ok) and C(failed);
         empty when none ran.
       type: dict
+    findings:
+      description: Number of findings per severity (C(erreur), C(avertissement), C(info)); empty when none.
+      type: dict
+    with_findings:
+      description: The établissements with findings, each with uai, name and codes (severity -> codes).
+      type: list
+      elements: dict
     identifiers:
       description: The identifiers imports' outcomes summed over the établissements (see
         ent.pronote.ent_identifiers_import's RV(ent.pronote.ent_identifiers_import#module:counts)); empty when none ran.
       type: dict
+report:
+  description: Paths of the report's files, C(html), C(json), C(csv) and C(csv_constats).
+  returned: when O(report_dir) is set
+  type: dict
 msg:
   description: The summary as French text lines.
   returned: always

@@ -105,6 +105,7 @@ def start_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Sandbox:
     sandbox_cli(state_dir, "export", "--all", "--out-dir", str(state_dir / "identifiants"))
     all_vars = {"ent_admin_password": ADMIN_PASSWORD, "ent_ca_path": info["ca"],
                 "ent_identifiers_dir": str(state_dir / "identifiants"), "ent_service_block_version": "auto",
+                "ent_pronote_report_dir": str(state_dir / "rapports"),
                 # PRONOTE.net: the hosting console's client certificate, issued by the sandbox
                 "pronote_hosting_cert": str(state_dir / "client.pem"),
                 "pronote_hosting_key": str(state_dir / "client.key"), "pronote_ca_path": info["ca"],

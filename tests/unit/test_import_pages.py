@@ -132,7 +132,7 @@ def test_report_files_are_private_even_when_they_existed(tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("old")
     os.chmod(path, 0o644)
-    imp._write_csv(str(path), ["a"], [["é"]])
+    imp.write_private_csv(str(path), ["a"], [["é"]])
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert path.read_bytes() == "\ufeffa\r\né\r\n".encode()
     assert imp._todo_path(str(path)) == str(tmp_path / "r.correspondances.csv")

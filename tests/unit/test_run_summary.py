@@ -78,7 +78,8 @@ def test_summarise():
 
 def test_summarise_nothing():
     assert rs.summarise([]) == {"total": 0, "counts": {"failed": 0, "changed": 0, "ok": 0, "not_run": 0},
-                                "projects": {}, "failures": [], "missing_files": [], "not_done": [], "sign_on": {}, "identifiers": {}}
+                                "projects": {}, "failures": [], "missing_files": [], "not_done": [], "findings": {},
+                                "with_findings": [], "sign_on": {}, "identifiers": {}}
 
 
 statuses = st.sampled_from(["failed", "changed", "ok", "skipped", "not_run"])
@@ -149,13 +150,13 @@ def test_execute_reads_hostvars():
             "0672345K": {},
         },
     }
-    result = action.execute({"results": ["svc", "acc"], "hosts": None}, task_vars)
+    result = action.execute({"results": ["svc", "acc"], "hosts": None, "kind": "rentree"}, task_vars)
     assert result["changed"] is False
     assert result["summary"]["counts"] == {"failed": 1, "changed": 1, "ok": 0, "not_run": 1}
     assert result["summary"]["projects"] == {"?": {"failed": 0, "changed": 0, "ok": 0, "not_run": 1},
                                              "mbn": {"failed": 1, "changed": 1, "ok": 0, "not_run": 0}}
     assert result["msg"][-1] == "  ÉCHEC 0670001M — étape « svc » : refusé"
-    only = action.execute({"results": ["svc"], "hosts": ["0671234C"]}, task_vars)
+    only = action.execute({"results": ["svc"], "hosts": ["0671234C"], "kind": "rentree"}, task_vars)
     assert only["summary"]["total"] == 1 and only["summary"]["counts"]["changed"] == 1
 
 
@@ -185,7 +186,7 @@ def test_execute_collects_missing_files_and_counts():
         "0671234C": {"imp": {"changed": True, "counts": {"total": {"ent": 4, "assisted": 1}}}},
         "0670001M": {"imp": {"skipped": True, "missing_file": "/f/0670001M.xml", "msg": "x"}},
     }}
-    result = action.execute({"results": ["imp"], "hosts": None}, task_vars)
+    result = action.execute({"results": ["imp"], "hosts": None, "kind": "rentree"}, task_vars)
     assert result["summary"]["missing_files"][0]["file"] == "/f/0670001M.xml"
     assert result["summary"]["identifiers"]["ent"] == 4
     assert result["failed"] is False

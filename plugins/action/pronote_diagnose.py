@@ -1,0 +1,126 @@
+"""Action plugin of ent.pronote.pronote_diagnose (documentation in plugins/modules/)."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ansible_collections.ent.pronote.plugins.module_utils import _diagnose as diag
+from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._http import new_session
+from ansible_collections.ent.pronote.plugins.module_utils._import import ImportHandler, import_mode, read_manual_matches
+from ansible_collections.ent.pronote.plugins.module_utils._identifiers import read_bounded, read_identifiers
+from ansible_collections.ent.pronote.plugins.module_utils._kdecole import KdecoleConsole
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
+    HostingConsole,
+    HostingSettings,
+    base_url,
+    read_info,
+)
+from ansible_collections.ent.pronote.plugins.module_utils._report import write_detail
+from ansible_collections.ent.pronote.plugins.module_utils._service import find_pronote_service, normalise_uai
+from ansible_collections.ent.pronote.plugins.module_utils._specs import PRONOTE_DIAGNOSE
+from ansible_collections.ent.pronote.plugins.module_utils._sso import SsoAccount, check_etablissement, espace_of
+from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
+
+NO_CERTIFICATE = ("console d'hébergement non lue (pas de certificat client, pronote_hosting_cert) : délégation "
+                  "vérifiée par infoMobileApp.json seulement, racine non vérifiée")
+NO_ACCOUNTS = "connexion non testée : pas de compte de test (pronote_sso_test_accounts)"
+CHECK_MODE_SIGN_ON = "connexion non testée en mode --check (une connexion enregistre l'identifiant CAS)"
+
+
+class ActionModule(EntAction):
+    ARGUMENT_SPEC = PRONOTE_DIAGNOSE
+    _supports_check_mode = True
+
+    def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        uai = normalise_uai(params["uai"])
+        accounts = [SsoAccount(a["profile"], a["login"], a["password"], a.get("name")) for a in params["accounts"]]
+        for account in accounts:
+            espace_of(account.profile)  # an unknown profile is an error in the options, before any request
+        url = params.get("url") or base_url(uai, params.get("pronote_root"))
+        pronote_http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"))
+        not_done: list[str] = []
+
+        # Step 1: what the base says publicly, and its settings in the hosting console.
+        try:
+            with new_session(pronote_http) as session:
+                info = read_info(session, pronote_http, url)
+        except NotFoundError:
+            info = None
+        settings = None
+        if params.get("client_cert"):
+            hosting_http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"),
+                                     client_cert=params["client_cert"], client_key=params.get("client_key"))
+            settings = HostingConsole(HostingSettings(params["hosting_url"], hosting_http)).read(uai).settings
+        else:
+            not_done.append(NO_CERTIFICATE)
+        espaces = diag.espaces_for(params["profiles"])
+        findings = diag.check_base(uai, url, info, settings, params["cas_url"], espaces)
+
+        # Step 3: the ENT service and its population rules.
+        console = self.console(params)
+        fields, rules = self._service(console, uai, params)
+        findings += diag.check_service(uai, fields, rules, params["profiles"], url, info)
+
+        # Steps 2 and 4: the latest identifiers file against the ENT's identifiers and directory.
+        details: list[list[str]] = []
+        src = params.get("identifiers_src")
+        if src and os.path.exists(src):
+            content = read_bounded(src, params["max_file_size"])
+            file = read_identifiers(content, max_bytes=params["max_file_size"], filename=src)
+            if file.uai != uai:
+                raise ValidationError(f"The file {src} is the export of établissement {file.uai}, not of {uai}.")
+            manual = read_manual_matches(params["manual_matches"]) if params.get("manual_matches") else {}
+            handler = ImportHandler(console, uai, file, content, os.path.basename(src), import_mode("auto", file),
+                                    manual=manual, assisted=params["assisted"])
+            current = handler.read().pairs
+            assert handler.match is not None
+            facts = diag.identifier_facts(file, handler.match, current)
+            found = diag.check_identifiers(uai, facts, max_unrecognised_share=params["max_unrecognised_share"])
+            findings += found
+            details = diag.people_behind(uai, found, facts, file, current)
+        else:
+            not_done.append(f"identifiants non vérifiés : fichier d'identifiants absent ({src})" if src else
+                            "identifiants non vérifiés : pas de fichier d'identifiants (identifiers_src)")
+
+        # The sign-on sample, after the settings: a cause already found is not reported twice.
+        sign_on = None
+        if not accounts:
+            not_done.append(NO_ACCOUNTS)
+        elif self.check_mode:
+            not_done.append(CHECK_MODE_SIGN_ON)
+        else:
+            _, checks = check_etablissement(pronote_http, url, params["cas_url"], accounts)
+            findings += diag.check_sign_on(uai, checks, findings)
+            sign_on = {"ok": sum(c.ok for c in checks), "failed": sum(not c.ok for c in checks)}
+
+        findings = diag.sort_findings(findings)
+        result: dict[str, Any] = {
+            "changed": False, "uai": uai, "url": url,
+            "findings": [f.as_result() for f in findings], "counts": diag.severity_counts(findings),
+            "not_done": not_done,
+        }
+        if info is not None and info.version:
+            result["pronote_version"] = ".".join(str(n) for n in info.version)
+        if fields is not None:
+            result["block_version"] = fields.get("block_version")
+        if sign_on is not None:
+            result["sign_on"] = sign_on
+        if params.get("details_dir"):
+            result["details"] = write_detail(params["details_dir"], uai, details, header=diag.DETAIL_HEADER)
+        return result
+
+    @staticmethod
+    def _service(console: KdecoleConsole, uai: str, params: dict[str, Any]) -> tuple[dict | None, list]:
+        rows = console.list_services(uai)
+        if params.get("code"):
+            row = next((r for r in rows if r.code == params["code"]), None)
+        else:
+            row, candidates = find_pronote_service(rows, params["label"])
+            if len(candidates) > 1:
+                codes = ", ".join(r.code for r in candidates)
+                raise ValidationError(f"Several services of {uai} look like PRONOTE ({codes}): say which one to "
+                                      "diagnose with the option code.")
+        if row is None:
+            return None, []
+        return dict(console.read_service(uai, row.code).fields), console.read_access(uai, row.code).rules
