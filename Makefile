@@ -1,6 +1,7 @@
 # ent.pronote: day-to-day commands. GNU make; needs only Python 3.11+ and make.
 #
 #   make demo      run the rentrée against the sandbox (seeded on first use)
+#   make diagnose  find the support FAQ's causes in the sandbox's region
 #   make test      unit + sandbox + integration tests, ansible-lint, molecule
 #
 # `make help` lists every target.
@@ -34,7 +35,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo demo-reset sandbox test pytest lint molecule bench matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose demo-reset sandbox test pytest lint molecule bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,8 +69,17 @@ $(SEED_STAMP): | $(VENV_STAMP)
 # Seeded before it starts (the seed writes the database directly), so the
 # server sees a complete region from its first request. A sandbox already
 # running (`make sandbox` in another terminal) is used and left running;
-# otherwise the sandbox is started here and stopped on any exit.
-demo: $(VENV_STAMP) $(SEED_STAMP) ## run the rentrée playbook against the sandbox (started and stopped here)
+# otherwise the sandbox is started here and stopped on any exit. `demo` and
+# `diagnose` differ only in the playbook and what they say at the end.
+demo: PLAYBOOK = playbooks/rentree.yml
+demo: DONE = Demo done: PRONOTE.net delegated to the CAS, PRONOTE service and identifiers in place, sign-on checked, for every établissement. 'make demo' again changes nothing. 'make diagnose' looks for the FAQ's causes.
+demo: REPORT = rapport-rentree
+diagnose: PLAYBOOK = playbooks/diagnose.yml
+diagnose: DONE = Diagnosis done: nothing was changed. The people behind each finding (names, mode 0600): $(SANDBOX_DIR)/rapports/<UAI>-diagnostic.csv
+diagnose: REPORT = rapport-diagnostic
+demo: ## run the rentrée playbook against the sandbox (started and stopped here), with its report
+diagnose: ## run diagnose.yml against the sandbox: the FAQ's causes found and explained, nothing changed
+demo diagnose: $(VENV_STAMP) $(SEED_STAMP)
 	@if $(SANDBOX) status --state-dir $(SANDBOX_DIR) >/dev/null 2>&1; then \
 	  echo "Using the sandbox already running: $$($(SANDBOX) status --state-dir $(SANDBOX_DIR))"; stop=""; \
 	else \
@@ -78,12 +88,12 @@ demo: $(VENV_STAMP) $(SEED_STAMP) ## run the rentrée playbook against the sandb
 	fi; \
 	rc=0; ENT_SANDBOX_URL=https://127.0.0.1:$(SANDBOX_PORT)/ ENT_SANDBOX_DIR=$(abspath $(SANDBOX_DIR)) \
 	  ENT_SANDBOX_HOSTING_URL=https://127.0.0.1:$(SANDBOX_HOSTING_PORT)/ \
-	  ansible-playbook playbooks/rentree.yml -i $(DEMO_INVENTORY) || rc=$$?; \
+	  ansible-playbook $(PLAYBOOK) -i $(DEMO_INVENTORY) || rc=$$?; \
 	echo; \
-	if [ $$rc -eq 0 ]; then \
-	  echo "Demo done: PRONOTE.net delegated to the CAS, PRONOTE service and identifiers in place, sign-on checked, for every établissement. 'make demo' again changes nothing."; \
-	  echo "Matching reports (names, mode 0600): $(SANDBOX_DIR)/rapports/"; \
-	else echo "Demo: ansible-playbook exited with status $$rc; the failed établissements are listed above."; fi; \
+	if [ $$rc -eq 0 ]; then echo "$(DONE)"; \
+	else echo "ansible-playbook $(PLAYBOOK) exited with status $$rc; the failed établissements are listed above."; fi; \
+	echo "Report (open it in a browser): $(SANDBOX_DIR)/rapports/$(REPORT).html"; \
+	echo "Matching reports (names, mode 0600): $(SANDBOX_DIR)/rapports/"; \
 	echo "Click through the console: 'make sandbox'.  Start over: 'make demo-reset'.  $$stop"; \
 	exit $$rc
 

@@ -68,6 +68,7 @@ def fresh_region(state: Path, etabs: int, latency: int, scale: float = 1.0, full
     version = "auto" if full else "PRONOTE 2024"
     (inventory / "group_vars" / "all.yml").write_text(
         f"ent_admin_password: '{PASSWORD}'\nent_ca_path: '{info['ca']}'\nent_identifiers_dir: '{files}'\n"
+        f"ent_pronote_report_dir: '{state / 'rapports'}'\n"
         f"ent_service_block_version: {version}\n"
         + (f"pronote_hosting_cert: '{state / 'client.pem'}'\npronote_hosting_key: '{state / 'client.key'}'\n"
            f"pronote_ca_path: '{info['ca']}'\n"

@@ -6,7 +6,7 @@ from typing import Any
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url
 from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai
 from ansible_collections.ent.pronote.plugins.module_utils._specs import CAS_SSO_CHECK
-from ansible_collections.ent.pronote.plugins.module_utils._sso import SsoAccount, check_etablissement, espace_of
+from ansible_collections.ent.pronote.plugins.module_utils._sso import accounts_from, check_etablissement
 from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
 
 
@@ -15,9 +15,7 @@ class ActionModule(EntAction):
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         uai = normalise_uai(params["uai"])
-        accounts = [SsoAccount(a["profile"], a["login"], a["password"], a.get("name")) for a in params["accounts"]]
-        for account in accounts:
-            espace_of(account.profile)  # an unknown profile is an error in the options, before any request
+        accounts = accounts_from(params["accounts"])
         base = params.get("url") or base_url(uai, params.get("pronote_root"))
         result: dict[str, Any] = {"changed": False, "uai": uai, "url": base}
         if self.check_mode:

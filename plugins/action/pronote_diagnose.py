@@ -19,7 +19,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
 from ansible_collections.ent.pronote.plugins.module_utils._report import write_detail
 from ansible_collections.ent.pronote.plugins.module_utils._service import find_pronote_service, normalise_uai
 from ansible_collections.ent.pronote.plugins.module_utils._specs import PRONOTE_DIAGNOSE
-from ansible_collections.ent.pronote.plugins.module_utils._sso import SsoAccount, check_etablissement, espace_of
+from ansible_collections.ent.pronote.plugins.module_utils._sso import accounts_from, check_etablissement
 from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
 
 NO_CERTIFICATE = ("console d'hébergement non lue (pas de certificat client, pronote_hosting_cert) : délégation "
@@ -34,9 +34,7 @@ class ActionModule(EntAction):
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         uai = normalise_uai(params["uai"])
-        accounts = [SsoAccount(a["profile"], a["login"], a["password"], a.get("name")) for a in params["accounts"]]
-        for account in accounts:
-            espace_of(account.profile)  # an unknown profile is an error in the options, before any request
+        accounts = accounts_from(params["accounts"])
         url = params.get("url") or base_url(uai, params.get("pronote_root"))
         pronote_http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"))
         not_done: list[str] = []

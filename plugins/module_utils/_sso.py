@@ -138,6 +138,14 @@ def _failed(account: SsoAccount, espace: Espace, code: str, **values: str) -> Ch
     return Check(account.profile, espace.name, False, code, scrub(cause.format(**fill)), scrub(fix.format(**fill)))
 
 
+def accounts_from(options: list[dict]) -> list[SsoAccount]:
+    """The test accounts of a module's options; an unknown profile is refused before any request."""
+    accounts = [SsoAccount(a["profile"], a["login"], a["password"], a.get("name")) for a in options]
+    for account in accounts:
+        espace_of(account.profile)
+    return accounts
+
+
 def espace_of(profile: str) -> Espace:
     espace = ESPACE_OF_PROFILE.get(profile)
     if espace is None:

@@ -27,12 +27,14 @@ description:
   - "Sign-on sample (M(ent.pronote.cas_sso_check)'s causes): C(compte_test), C(sans_idpronote),
     C(identification_impossible), C(acces_espace_refuse), C(ticket_invalide), C(mauvaise_personne), C(tls),
     C(reseau), C(page_inattendue); a cause of step 1 already found is not reported again."
+  - Every code, with its severity and its French message and fix, is in C(docs/diagnose.md).
   - Findings hold counts, never names. The people behind the identifiers findings are written, only when
     O(details_dir) is given, to a per-établissement file readable by its owner only.
   - Steps that could not be checked (no client certificate, no identifiers file, no test account, check mode
     for the sign-on) are listed in RV(not_done).
 extends_documentation_fragment:
   - ent.pronote.ent_connection
+  - ent.pronote.pronote_base
 attributes:
   action_group:
     support: full
@@ -44,17 +46,6 @@ attributes:
   diff_mode:
     support: none
 options:
-  uai:
-    description: UAI of the établissement.
-    type: str
-    required: true
-  url:
-    description: Address of the base. Defaults to Index Éducation's C(https://<uai>.index-education.net/pronote/),
-      or the same path under O(pronote_root).
-    type: str
-  pronote_root:
-    description: Where the bases are, when not at Index Éducation (a stand-in such as the sandbox).
-    type: str
   pronote_ca_path:
     description: CA certificate(s) (PEM) of PRONOTE.net and of the hosting console; defaults to O(ca_path).
     type: path

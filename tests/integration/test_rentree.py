@@ -73,8 +73,10 @@ def test_one_failing_etablissement_does_not_stop_the_others(region: Sandbox, tmp
     stats = recap(run.stdout)
     assert stats[broken]["rescued"] == 1
     others = [host for host in region.hosts() if host != broken]
-    assert all(stats[h]["failed"] == 0 and stats[h]["rescued"] == 0 for h in others)
-    assert stats["localhost"]["failed"] == 1  # the summary fails the run, naming the failure
+    assert all(stats[h]["rescued"] == 0 for h in others)
+    # The summary fails the run, naming the failure: its one failed task (run once, on the controller) is
+    # counted under the first host of its play; nothing else failed.
+    assert sum(s["failed"] for s in stats.values()) == 1 and "localhost" not in stats
     # The callback may wrap the summary's long lines: read the failure as one text.
     at = run.stdout.index(f"ÉCHEC {broken}")
     failure = " ".join(run.stdout[at:at + 600].split())

@@ -247,3 +247,20 @@ def test_findings_are_sorted_most_serious_first():
     assert [f.code for f in diag.sort_findings(found)] == ["cas_inactif", "service_anonyme", "doublons_pronote",
                                                           "eleves_sortis"]
     assert diag.severity_counts(found) == {"erreur": 2, "avertissement": 1, "info": 1}
+
+
+def test_docs_diagnose_md_lists_every_code_with_its_severity_and_step():
+    """docs/diagnose.md is the ops team's contract: every code, its severity and step, nothing else."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "diagnose.md").read_text(encoding="utf-8")
+    documented: dict[str, tuple[str, str]] = {}
+    step = None
+    titles = {"Step 1": "delegation", "Step 3": "service", "Steps 2 and 4": "identifiers", "The sign-on": "sso"}
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            step = next((s for title, s in titles.items() if line[3:].startswith(title)), None)
+        elif line.startswith("| `") and step:
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            documented[cells[0].strip("`")] = (cells[1], step)
+    assert documented == {code: (c.severity, c.step) for code, c in diag.CAUSES.items()}
