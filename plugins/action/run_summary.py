@@ -193,9 +193,15 @@ def _sign_on(result: dict[str, Any]) -> dict[str, int] | None:
 
 def _report_record(record: dict[str, Any]) -> dict[str, Any]:
     """A summary record as the report takes it (docs/report.md)."""
+    failure = record["failure"] or None
+    if failure:
+        # The step's French title rather than the task's name, when the failed step is known.
+        failed = next((_report.STEPS[k] for k, v in record["steps"].items() if v == "failed" and k in _report.STEPS),
+                      None)
+        failure = {**failure, "step": failed or failure.get("step", "?")}
     return {
         "uai": record["uai"], "name": record["name"], "project": record["project"],
         "status": host_status(record["failure"], record["steps"]), "steps": record["steps"],
-        "failure": record["failure"] or None, "identifiers": record["identifiers"], "sign_on": record["sign_on"],
+        "failure": failure, "identifiers": record["identifiers"], "sign_on": record["sign_on"],
         "not_done": record["not_done"], "missing_files": record["missing"], "findings": record["findings"],
     }

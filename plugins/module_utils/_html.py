@@ -47,10 +47,15 @@ def parse(html: str | bytes, url: str, encoding: str | None = None) -> lxml.html
     return lxml.html.document_fromstring(html, parser=parser, base_url=url)
 
 
+def charset_of(response: requests.Response) -> str | None:
+    """The charset an HTTP answer's headers state, if any."""
+    _type, params = requests.utils._parse_content_type_header(response.headers.get("Content-Type", ""))
+    return params.get("charset")
+
+
 def parse_response(response: requests.Response) -> lxml.html.HtmlElement:
     """Parse the page of an HTTP answer, with the charset its headers state."""
-    _type, params = requests.utils._parse_content_type_header(response.headers.get("Content-Type", ""))
-    return parse(response.content, response.url, params.get("charset"))
+    return parse(response.content, response.url, charset_of(response))
 
 
 def text_of(element: lxml.html.HtmlElement | None) -> str:

@@ -32,8 +32,10 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
 )
 from ansible_collections.ent.pronote.plugins.module_utils._html import (
     Form,
+    charset_of,
     flash_problems,
     label_key,
+    parse,
     parse_response,
     read_form,
     read_form_element,
@@ -178,14 +180,40 @@ class DirectoryAccount:
     children: tuple[str, ...] = ()
 
 
+#: any password field, whatever its case: a page without one cannot be a login form
+_PASSWORD = re.compile(rb"(?i)password")
+
+
+class Page:
+    """A console page as it was sent, parsed only when read (a no-op import only needs its digest)."""
+
+    def __init__(self, body: bytes, url: str, charset: str | None = None,
+                 doc: lxml.html.HtmlElement | None = None) -> None:
+        self.body, self.url, self.charset, self._doc = body, url, charset, doc
+
+    @property
+    def doc(self) -> lxml.html.HtmlElement:
+        if self._doc is None:
+            self._doc = parse(self.body, self.url, self.charset)
+        return self._doc
+
+
 @dataclass(frozen=True)
 class ImportPages:
     """The two pages an import decides from, and a digest of their bodies."""
 
     uai: str
-    identifiers: lxml.html.HtmlElement
-    directory: lxml.html.HtmlElement
+    identifiers_page: Page
+    directory_page: Page
     digest: str
+
+    @property
+    def identifiers(self) -> lxml.html.HtmlElement:
+        return self.identifiers_page.doc
+
+    @property
+    def directory(self) -> lxml.html.HtmlElement:
+        return self.directory_page.doc
 
 
 def identifiers_of(doc: lxml.html.HtmlElement, uai: str) -> dict[str, ImportedPair]:
@@ -260,7 +288,25 @@ class KdecoleConsole:
 
     def get_page(self, url: str, what: str) -> tuple[lxml.html.HtmlElement, bytes]:
         """:meth:`get`, with the body as the console sent it."""
+        doc, response = self._signed_in(url, request(self.session, self.http, "GET", url, what), what)
+        return doc, response.content
+
+    def get_unparsed(self, url: str, what: str) -> Page:
+        """:meth:`get`, parsed only when read.
+
+        A page with no password field cannot be the CAS's login form: when it
+        comes with HTTP 200 it is the page asked for, kept unparsed (parsing a
+        directory of thousands of rows is most of a no-op import's work).
+        """
         response = request(self.session, self.http, "GET", url, what)
+        if response.status_code == 200 and response.content and not _PASSWORD.search(response.content):
+            return Page(response.content, response.url, charset_of(response))
+        doc, response = self._signed_in(url, response, what)
+        return Page(response.content, response.url, charset_of(response), doc)
+
+    def _signed_in(self, url: str, response: requests.Response,
+                   what: str) -> tuple[lxml.html.HtmlElement, requests.Response]:
+        """The page of ``response``, after a sign-in when it is the CAS's login form; errors raised."""
         doc = parse_response(response) if response.content else None
         if doc is not None and login_form(doc) is not None:
             response = self._sign_in(url, response, what)
@@ -268,7 +314,7 @@ class KdecoleConsole:
         self._check_status(response, what, doc)
         if doc is None:
             raise UnexpectedPageError(f"Could not {what}: the console sent an empty page.")
-        return doc, response.content
+        return doc, response
 
     def _sign_in(self, url: str, login_page: requests.Response, what: str) -> requests.Response:
         if self.cache is None:
@@ -426,11 +472,10 @@ class KdecoleConsole:
 
     def read_import_pages(self, uai: str) -> ImportPages:
         """The site's identifiers list and directory ("Parcourir" without a search), unparsed."""
-        identifiers, first = self.get_page(self.url("identifiers_list", uai=uai),
-                                           f"read the imported identifiers of {uai}")
-        directory, second = self.get_page(self.url("directory", uai=uai), f"read the ENT directory of {uai}")
+        identifiers = self.get_unparsed(self.url("identifiers_list", uai=uai), f"read the imported identifiers of {uai}")
+        directory = self.get_unparsed(self.url("directory", uai=uai), f"read the ENT directory of {uai}")
         digest = hashlib.sha256()
-        for body in (first, second):
+        for body in (identifiers.body, directory.body):
             digest.update(len(body).to_bytes(8, "big"))
             digest.update(body)
         return ImportPages(uai, identifiers, directory, digest.hexdigest())

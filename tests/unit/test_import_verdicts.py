@@ -6,13 +6,12 @@ import os
 import stat
 from pathlib import Path
 
-import lxml.html
 import pytest
 
 from ansible_collections.ent.pronote.plugins.module_utils import _import
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFileError, read_identifiers
 from ansible_collections.ent.pronote.plugins.module_utils._import import VerdictCache, run_import
-from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ImportPages
+from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ImportPages, Page
 from ansible_collections.ent.pronote.plugins.module_utils._specs import ENT_IDENTIFIERS_IMPORT
 
 EXPORT = Path(__file__).parent / "fixtures" / "identifiants" / "export_pronote.xml"
@@ -25,6 +24,7 @@ class Console:
         self.directory_rows = directory_rows
         self.reads = 0
         self.uploads = 0
+        self.pages: list[Page] = []
 
     def read_import_pages(self, uai: str) -> ImportPages:
         self.reads += 1
@@ -35,8 +35,10 @@ class Console:
                      "<th>Date de naissance</th><th>Profil</th><th>Enfants</th></tr></thead>"
                      f"<tbody>{rows}</tbody></table>")
         digest = hashlib.sha256((identifiers + directory).encode()).hexdigest()
-        return ImportPages(uai, lxml.html.document_fromstring(identifiers),
-                           lxml.html.document_fromstring(directory), digest)
+        pages = [Page(identifiers.encode(), "https://ent.example/identifiants", "utf-8"),
+                 Page(directory.encode(), "https://ent.example/annuaire", "utf-8")]
+        self.pages = pages
+        return ImportPages(uai, *pages, digest)
 
     def start_import(self, *args):
         self.uploads += 1
@@ -62,8 +64,10 @@ def test_a_no_op_verdict_is_remembered_privately_and_reused(setup):
     first, before, after = run_import(console, uai, params, False, verdicts)
     assert first["changed"] is False and "reused_verdict" not in first and len(decided) == 1
     assert stat.S_IMODE(os.stat(verdicts.path).st_mode) == 0o600
+    assert all(page._doc is not None for page in console.pages)  # decided: both pages were read
     second, before2, after2 = run_import(console, uai, params, False, verdicts)
     assert second.pop("reused_verdict") is True
+    assert all(page._doc is None for page in console.pages)  # reused: neither page was even parsed
     assert second == first and (before2, after2) == (before, after)
     assert len(decided) == 1 and console.reads == 2 and console.uploads == 0
     # check mode reuses it too: it is a verdict about the site, not about a run

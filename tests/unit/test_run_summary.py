@@ -210,3 +210,38 @@ def test_steps_not_done_and_sign_on_counts():
     assert "  Connexions PRONOTE testées : 5 réussie(s), 1 en échec" in lines
     assert "  NON FAIT 0670001M — délégation PRONOTE.net non vérifiée : pas de certificat client" in lines
     assert summary["counts"]["failed"] == 1 and summary["counts"]["ok"] == 1
+
+
+def test_execute_writes_the_report_with_findings_and_the_failed_steps_french_title(tmp_path):
+    import json
+
+    action = object.__new__(rs.ActionModule)
+    finding = {"code": "version_bloc", "severity": "erreur", "uai": "0671234C", "step": "service",
+               "message": "La « Version » …", "fix": "Choisir …", "count": None, "subject": ""}
+    task_vars = {"groups": {"all": ["0671234C", "0670001M"]}, "hostvars": {
+        "0671234C": {"ent_project": "MBN", "ent_pronote_diagnose_result": {"changed": False, "findings": [finding],
+                                                                            "sign_on": {"ok": 3, "failed": 0}}},
+        "0670001M": {"ent_project": "MBN", "ent_pronote_diagnose_result": {"failed": True, "msg": "HTTP 500"},
+                     "ent_pronote_failure": {"step": "Diagnose the établissement", "msg": "HTTP 500"}},
+    }}
+    result = action.execute({"results": ["ent_pronote_diagnose_result"], "hosts": None, "kind": "diagnostic",
+                             "report_dir": str(tmp_path)}, task_vars)
+    assert result["failed"] is True
+    assert result["summary"]["findings"] == {"erreur": 1, "avertissement": 0, "info": 0}
+    assert "  CONSTATS 0671234C — erreur : version_bloc" in result["msg"]
+    assert result["msg"][0].startswith("Diagnostic PRONOTE : 2 établissement(s)")
+    data = json.loads((tmp_path / "rapport-diagnostic.json").read_text(encoding="utf-8"))
+    assert data["kind"] == "diagnostic" and result["report"]["json"] == str(tmp_path / "rapport-diagnostic.json")
+    by_uai = {e["uai"]: e for e in data["etablissements"]}
+    assert by_uai["0670001M"]["failure"] == {"step": "Diagnostic", "msg": "HTTP 500"}
+    assert [f["code"] for f in by_uai["0671234C"]["findings"]] == ["version_bloc"]
+    assert by_uai["0671234C"]["sign_on"] == {"ok": 3, "failed": 0}
+    assert data["summary"]["by_status"]["failed"] == 1
+
+
+def test_failed_sign_ons_of_the_rentree_are_findings():
+    checks = [{"profile": "Elève", "espace": "Espace Elèves", "ok": False, "code": "sans_idpronote",
+               "cause": "Échec …", "fix": "Importer …"},
+              {"profile": "Parent", "espace": "Espace Parents", "ok": True, "code": "ok", "cause": "", "fix": ""}]
+    found = rs.findings_of("0671234C", [{"failed": True, "checks": checks, "ok": 1}])
+    assert [(f["code"], f["subject"], f["step"]) for f in found] == [("sans_idpronote", "Elève", "sso")]
