@@ -44,7 +44,7 @@ def diagnose(box: Sandbox, tmp: Path, *args: str) -> dict:
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
     report_dir = box.state_dir / "rapports"
     data = json.loads((report_dir / "rapport-diagnostic.json").read_text(encoding="utf-8"))
-    failed = [e for e in data["etablissements"] if e["status"] == "failed"]
+    failed = [(e["uai"], e["failure"]) for e in data["etablissements"] if e["status"] == "failed"]
     assert not failed, (failed, run.stdout[-4000:])
     assert run.rc == 0, run.stdout[-4000:]
     return data
