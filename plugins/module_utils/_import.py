@@ -21,7 +21,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.ent.pronote.plugins.module_utils import _rapprochement as rapprochement
 from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
 from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError, ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._files import write_private_csv
@@ -197,6 +196,9 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
             params["report"], uai, identifiers, handler.match, handler.accounts)
     if params.get("rapprochement"):
         # ENT -> PRONOTE: the pairs decided with certainty, for PRONOTE's « Identifiant CAS » in bulk.
+        # Imported here: every other run does without it (and its schema).
+        from ansible_collections.ent.pronote.plugins.module_utils import _rapprochement as rapprochement
+
         result["rapprochement"] = {"path": params["rapprochement"], **rapprochement.export(
             params["rapprochement"], handler.match, identifiers, partner=params.get("partner") or "ENT",
             date=dt.date.today(), current=outcome.before.pairs)}
