@@ -21,6 +21,8 @@ IDENTIFIER_LABELS = {
     "skipped": "écartés (sortis, doublons)",
 }
 TITLES = {"rentree": "Rentrée PRONOTE", "diagnostic": "Diagnostic PRONOTE"}
+#: more établissements than this with the same step not done, for the same reason, make one line
+GROUPED_FROM = 3
 
 
 def step_key(variable: str) -> str:
@@ -130,9 +132,16 @@ def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     for m in summary.get("missing_files", []):
         name = f" ({m['name']})" if m["name"] else ""
         lines.append(f"  NON FAIT {m['uai']}{name} — fichier d'identifiants absent : {m['file']}")
+    by_reason: dict[str, list[dict[str, str]]] = defaultdict(list)
     for m in summary.get("not_done", []):
-        name = f" ({m['name']})" if m["name"] else ""
-        lines.append(f"  NON FAIT {m['uai']}{name} — {m['reason']}")
+        by_reason[m["reason"]].append(m)
+    for reason, hosts in by_reason.items():
+        if len(hosts) > GROUPED_FROM:  # a whole region without a client certificate: one line, not hundreds
+            lines.append(f"  NON FAIT pour {len(hosts)} établissements — {reason}")
+            continue
+        for m in hosts:
+            name = f" ({m['name']})" if m["name"] else ""
+            lines.append(f"  NON FAIT {m['uai']}{name} — {reason}")
     for m in summary.get("with_findings", []):
         name = f" ({m['name']})" if m["name"] else ""
         codes = " ; ".join(f"{severity} : {', '.join(found)}" for severity, found in m["codes"].items())

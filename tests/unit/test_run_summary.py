@@ -245,3 +245,15 @@ def test_failed_sign_ons_of_the_rentree_are_findings():
               {"profile": "Parent", "espace": "Espace Parents", "ok": True, "code": "ok", "cause": "", "fix": ""}]
     found = rs.findings_of("0671234C", [{"failed": True, "checks": checks, "ok": 1}])
     assert [(f["code"], f["subject"], f["step"]) for f in found] == [("sans_idpronote", "Elève", "sso")]
+
+
+def test_the_same_step_not_done_across_a_region_is_one_line():
+    reason = "connexion non testée : pas de compte de test (pronote_sso_test_accounts)"
+    hosts = [{"uai": f"06700{i:02d}X", "project": "MBN", "name": "", "failure": None, "steps": {"d": "ok"},
+              "not_done": [reason]} for i in range(5)]
+    hosts.append({"uai": "0311234Y", "project": "MBN", "name": "Lycée", "failure": None, "steps": {"d": "ok"},
+                  "not_done": ["délégation non vérifiée"]})
+    lines = rs.render(rs.summarise(hosts), "diagnostic")
+    assert f"  NON FAIT pour 5 établissements — {reason}" in lines
+    assert "  NON FAIT 0311234Y (Lycée) — délégation non vérifiée" in lines
+    assert sum(1 for line in lines if line.startswith("  NON FAIT")) == 2
