@@ -63,11 +63,20 @@ class ActionModule(EntAction):
         # Steps 2 and 4: the latest identifiers file against the ENT's identifiers and directory.
         details: list[list[str]] = []
         src = params.get("identifiers_src")
+        file = None
         if src and os.path.exists(src):
-            content = read_bounded(src, params["max_file_size"])
-            file = read_identifiers(content, max_bytes=params["max_file_size"], filename=src)
-            if file.uai != uai:
-                raise ValidationError(f"The file {src} is the export of établissement {file.uai}, not of {uai}.")
+            try:
+                content = read_bounded(src, params["max_file_size"])
+                file = read_identifiers(content, max_bytes=params["max_file_size"], filename=src)
+            except ValidationError as exc:
+                not_done.append(f"identifiants non vérifiés : fichier d'identifiants illisible ({exc})")
+        elif src:
+            not_done.append(f"identifiants non vérifiés : fichier d'identifiants absent ({src})")
+        else:
+            not_done.append("identifiants non vérifiés : pas de fichier d'identifiants (identifiers_src)")
+        if file is not None and file.uai != uai:
+            findings.append(diag.finding("fichier_autre_etablissement", uai, path=src, other=file.uai))
+        elif file is not None:
             manual = read_manual_matches(params["manual_matches"]) if params.get("manual_matches") else {}
             handler = ImportHandler(console, uai, file, content, os.path.basename(src), import_mode("auto", file),
                                     manual=manual, assisted=params["assisted"])
@@ -77,9 +86,6 @@ class ActionModule(EntAction):
             found = diag.check_identifiers(uai, facts, max_unrecognised_share=params["max_unrecognised_share"])
             findings += found
             details = diag.people_behind(uai, found, facts, file, current)
-        else:
-            not_done.append(f"identifiants non vérifiés : fichier d'identifiants absent ({src})" if src else
-                            "identifiants non vérifiés : pas de fichier d'identifiants (identifiers_src)")
 
         # The sign-on sample, after the settings: a cause already found is not reported twice.
         sign_on = None

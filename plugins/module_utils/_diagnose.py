@@ -101,6 +101,11 @@ CAUSES: dict[str, Cause] = {
         "Service PRONOTE, onglet « Accès population » : ajouter une règle « Accès au service » pour le profil "
         "{profile} (cible « Établissement(s) du site courant »)."),
     # -- steps 2 and 4: the identifiers file and the ENT's identifiers -------------------------------
+    "fichier_autre_etablissement": Cause(
+        "erreur", "identifiers",
+        "Le fichier d'identifiants de cet établissement ({path}) est l'export de l'établissement {other} : "
+        "l'import le refuse, les comptes de cet établissement ne sont pas importés.",
+        "Dans le PRONOTE de l'établissement, « Exportation des identifiants PRONOTE » et remplacer le fichier."),
     "parents_sans_acces": Cause(
         "avertissement", "identifiers",
         "{count} responsable(s) sans « Accès à l'Espace Parents » dans PRONOTE : ils ne peuvent pas se connecter "

@@ -20,7 +20,8 @@ description:
   - "Step 3 (ENT service): C(service_absent), C(type_sso), C(url_service), C(url_cas_pronote_net) (« URL CAS de
     PRONOTE.net » not empty), C(service_anonyme), C(version_bloc) (the bloc's « Version » is not the PRONOTE
     server's), C(profil_sans_acces) (one per profile of O(profiles) with no « Accès au service » rule)."
-  - "Steps 2 and 4 (identifiers): C(parents_sans_acces) (« Accès à l'Espace Parents » not ticked),
+  - "Steps 2 and 4 (identifiers): C(fichier_autre_etablissement) (the file is another établissement's export),
+    C(parents_sans_acces) (« Accès à l'Espace Parents » not ticked),
     C(doublons_pronote), C(eleves_sortis), C(identifiant_cas_change) (the stored « Identifiant CAS » is not the
     person's ENT login any more), C(responsables_non_reconnus) (more than O(max_unrecognised_share)),
     C(comptes_non_importes)."

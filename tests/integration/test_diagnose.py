@@ -145,6 +145,11 @@ def setup(box: Sandbox, tmp: Path, uai: str, cause: str) -> Callable[[], None]:
         return accounts_then(box, uai, ("pronote-base", "--uai", uai, "--identifiant-cas", f"{ident}=ancien.login"))
     if cause == "responsables_non_reconnus":
         return accounts("--responsables-inconnus", "40")
+    if cause == "fichier_autre_etablissement":
+        other = next(h for h in sorted(box.hosts()) if h != uai)
+        target = box.state_dir / "identifiants" / f"{uai}.xml"
+        target.write_bytes((box.state_dir / "identifiants" / f"{other}.xml").read_bytes())
+        return lambda: export(box, uai)
     if cause == "comptes_non_importes":
         box.cli("add-pronote-accounts", "--uai", uai, "--count", "2")
         export(box, uai)
@@ -189,7 +194,8 @@ CAUSES = [
     "version_bloc", "type_sso", "url_cas_pronote_net", "service_anonyme", "profil_sans_acces",
     "espace_non_publie", "espace_sans_delegation", "cas_inactif", "url_cas", "racine", "base_non_publiee",
     "parents_sans_acces", "doublons_pronote", "eleves_sortis", "identifiant_cas_change",
-    "responsables_non_reconnus", "comptes_non_importes", "identification_impossible", "compte_test",
+    "responsables_non_reconnus", "comptes_non_importes", "fichier_autre_etablissement", "identification_impossible",
+    "compte_test",
 ]
 
 
