@@ -18,7 +18,7 @@ from sandbox import db
 from sandbox.security import DEMO_PASSWORD
 from sandbox.seed import SeedOptions, seed_database
 from sandbox.server import ThreadedSandbox
-from sandbox.state import StateDir, control_token, state_dir
+from sandbox.state import REPO_ROOT, StateDir, control_token, state_dir
 
 TIMEOUT = 10
 
@@ -155,3 +155,15 @@ class Browser:
 def ticket_of(response: requests.Response) -> str:
     location = response.headers["Location"]
     return parse_qs(urlsplit(location).query)["ticket"][0]
+
+
+#: the identifiers file's schema, as the sandbox's PRONOTE writes it
+IDENTIFIERS_XSD = REPO_ROOT / "docs" / "schemas" / "identifiants-pronote.xsd"
+
+
+def seeded_database(path: Any) -> sqlite3.Connection:
+    """A new database at ``path``, seeded with the default region (no server)."""
+    db.migrate(path)
+    connection = db.connect(path)
+    seed_database(connection, SeedOptions())
+    return connection

@@ -13,20 +13,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from sandbox import db, identifiers, pronote
-from sandbox.seed import SeedOptions, seed_database
+from sandbox import identifiers, pronote
 from sandbox.state import REPO_ROOT
+from sandbox_support import IDENTIFIERS_XSD, seeded_database
 
-XSD = REPO_ROOT / "docs" / "schemas" / "identifiants-pronote.xsd"
+XSD = IDENTIFIERS_XSD
 
 
 @pytest.fixture(scope="module")
 def conn(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
-    path = tmp_path_factory.mktemp("export") / "r.db"
-    db.migrate(path)
-    connection = db.connect(path)
-    seed_database(connection, SeedOptions())
-    return connection
+    return seeded_database(tmp_path_factory.mktemp("export") / "r.db")
 
 
 @pytest.fixture(scope="module")
