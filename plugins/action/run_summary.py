@@ -109,8 +109,11 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     """The summary as lines of French text for the ops team."""
+    # A diagnosis changes nothing: its établissements are diagnosed, not "unchanged".
+    labels = {**STATUS_LABELS, "ok": "diagnostiqués"} if kind == "diagnostic" else STATUS_LABELS
+
     def counts(c: dict[str, int]) -> str:
-        return ", ".join(f"{c[k]} {label}" for k, label in STATUS_LABELS.items() if c.get(k))
+        return ", ".join(f"{c[k]} {label}" for k, label in labels.items() if c.get(k))
 
     lines = [f"{TITLES[kind]} : {summary['total']} établissement(s) — {counts(summary['counts']) or 'aucun'}"]
     for project, c in summary["projects"].items():
