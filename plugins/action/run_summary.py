@@ -109,8 +109,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     """The summary as lines of French text for the ops team."""
-    # A diagnosis changes nothing: its établissements are diagnosed, not "unchanged".
-    labels = {**STATUS_LABELS, "ok": "diagnostiqués"} if kind == "diagnostic" else STATUS_LABELS
+    # A diagnosis changes nothing: its établissements are « OK » (as in the report), not "unchanged".
+    labels = {**STATUS_LABELS, "ok": "OK"} if kind == "diagnostic" else STATUS_LABELS
 
     def counts(c: dict[str, int]) -> str:
         return ", ".join(f"{c[k]} {label}" for k, label in labels.items() if c.get(k))

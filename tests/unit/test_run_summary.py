@@ -229,7 +229,7 @@ def test_execute_writes_the_report_with_findings_and_the_failed_steps_french_tit
     assert result["failed"] is True
     assert result["summary"]["findings"] == {"erreur": 1, "avertissement": 0, "info": 0}
     assert "  CONSTATS 0671234C — erreur : version_bloc" in result["msg"]
-    assert result["msg"][0] == "Diagnostic PRONOTE : 2 établissement(s) — 1 en échec, 1 diagnostiqués"
+    assert result["msg"][0] == "Diagnostic PRONOTE : 2 établissement(s) — 1 en échec, 1 OK"
     data = json.loads((tmp_path / "rapport-diagnostic.json").read_text(encoding="utf-8"))
     assert data["kind"] == "diagnostic" and result["report"]["json"] == str(tmp_path / "rapport-diagnostic.json")
     by_uai = {e["uai"]: e for e in data["etablissements"]}
