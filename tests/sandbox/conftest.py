@@ -26,15 +26,26 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     sb.threaded.stop()
 
 
+@pytest.fixture(scope="module")
+def sb(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A sandbox of the test module's own, for modules that change the region (imports, bases, sign-ons)."""
+    own = start_sandbox(tmp_path_factory.mktemp(f"{request.module.__name__}-state"))
+    yield own
+    own.threaded.stop()
+
+
 @pytest.fixture(autouse=True)
 def _clean_runtime(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test ends without faults, clock offset or changed lifetimes."""
+    """Every test ends without faults, clock offset or changed lifetimes; a module's own sandbox, without
+    faults."""
     yield
     if "sandbox" in request.fixturenames:
         rt = request.getfixturevalue("sandbox").threaded.runtime
         rt.faults.update({"reset": True})
         rt.clock.reset()
         rt.settings.__init__()  # type: ignore[misc]
+    if "sb" in request.fixturenames:
+        request.getfixturevalue("sb").threaded.runtime.faults.update({"reset": True})
 
 
 @pytest.fixture

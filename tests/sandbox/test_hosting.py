@@ -12,7 +12,6 @@ import ssl
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +25,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sandbox import pronote_net, refdata
 from sandbox.pronote_net import ESPACES, MOBILE_APP_ID, PAGE_ESPACES, Changes
 from sandbox.state import REPO_ROOT, read_info
-from sandbox_support import TIMEOUT, Sandbox, html, label_control, one, start_sandbox, text
+from sandbox_support import TIMEOUT, Sandbox, html, label_control, one, text
 
 PUBLISHED = "La base est publiée : arrêtez la publication pour modifier ces paramètres."
-
-
-@pytest.fixture(scope="module")
-def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    sandbox = start_sandbox(tmp_path_factory.mktemp("hosting-state"))
-    yield sandbox
-    sandbox.threaded.stop()
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(sb: Sandbox) -> Iterator[None]:
-    yield
-    sb.threaded.runtime.faults.update({"reset": True})
 
 
 class Console:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,26 +13,12 @@ import requests
 from lxml import etree
 
 from sandbox import pronote, refdata
-from sandbox_support import (Browser, Sandbox, flash_errors, flash_success, html, label_control, one, start_sandbox,
+from sandbox_support import (Browser, Sandbox, flash_errors, flash_success, html, label_control, one,
                              text, ticket_of)
 
 NS = {"cas": "http://www.yale.edu/tp/cas"}
 STEP_TITLES = ["Enseignants", "Élèves", "Responsables", "Maîtres de stage", "Inspecteurs pédagogiques", "Personnels"]
 PROFILES = ["Enseignant", "Elève", "Parent", "Maître de stage", "Inspecteur", "Personnel"]
-
-
-@pytest.fixture(scope="module")
-def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox of this module's own (imports change the region's identifiers)."""
-    sandbox = start_sandbox(tmp_path_factory.mktemp("import-state"))
-    yield sandbox
-    sandbox.threaded.stop()
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(sb: Sandbox) -> Iterator[None]:
-    yield
-    sb.threaded.runtime.faults.update({"reset": True})
 
 
 @pytest.fixture

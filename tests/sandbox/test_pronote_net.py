@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -16,25 +15,11 @@ import requests
 from sandbox import db, pronote_net, refdata
 from sandbox.pronote_net import ESPACES, MOBILE_APP_ID, PAGE_ESPACES, Changes
 from sandbox.seed import SeedOptions, seed_database
-from sandbox_support import TIMEOUT, Sandbox, html, one, start_sandbox, text
+from sandbox_support import TIMEOUT, Sandbox, html, one, text
 
 MESSAGE_503 = "Le site PRONOTE.net de cet établissement n'est pas publié."
 NO_ID = ('Le serveur CAS doit être configuré pour renvoyer un attribut "idPronote".'
          " Or aucun attribut n'a été renvoyé.")
-
-
-@pytest.fixture(scope="module")
-def sb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A sandbox of this module's own (sign-ons store Identifiants CAS, bases change)."""
-    sandbox = start_sandbox(tmp_path_factory.mktemp("pronote-net-state"))
-    yield sandbox
-    sandbox.threaded.stop()
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(sb: Sandbox) -> Iterator[None]:
-    yield
-    sb.threaded.runtime.faults.update({"reset": True})
 
 
 # ---------------------------------------------------------------- helpers
