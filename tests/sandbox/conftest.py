@@ -15,7 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sandbox_support import Browser, Sandbox, start_sandbox  # noqa: E402
+from lxml import etree  # noqa: E402
+from sandbox_support import IDENTIFIERS_XSD, Browser, Sandbox, start_sandbox  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +59,9 @@ def browser(sandbox: Sandbox) -> Browser:
 def new_browser(sandbox: Sandbox) -> Callable[[], Browser]:
     """A factory of fresh browsers."""
     return lambda: Browser(sandbox)
+
+
+@pytest.fixture(scope="session")
+def schema() -> etree.XMLSchema:
+    """The identifiers file's schema (docs/schemas/identifiants-pronote.xsd)."""
+    return etree.XMLSchema(etree.parse(str(IDENTIFIERS_XSD)))

@@ -15,19 +15,11 @@ from lxml import etree
 
 from sandbox import identifiers, pronote
 from sandbox.state import REPO_ROOT
-from sandbox_support import IDENTIFIERS_XSD, seeded_database
-
-XSD = IDENTIFIERS_XSD
-
+from sandbox_support import seeded_database
 
 @pytest.fixture(scope="module")
 def conn(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
     return seeded_database(tmp_path_factory.mktemp("export") / "r.db")
-
-
-@pytest.fixture(scope="module")
-def schema() -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(XSD)))
 
 
 def _parse(data: bytes) -> etree._Element:
