@@ -7,6 +7,8 @@ import them whatever pytest's import mode.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -40,6 +42,16 @@ class Sandbox:
         conn = self.conn()
         try:
             return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A connection in one write transaction, closed after it."""
+        conn = self.conn()
+        try:
+            with db.write(conn):
+                yield conn
         finally:
             conn.close()
 
@@ -161,9 +173,9 @@ def ticket_of(response: requests.Response) -> str:
 IDENTIFIERS_XSD = REPO_ROOT / "docs" / "schemas" / "identifiants-pronote.xsd"
 
 
-def seeded_database(path: Any) -> sqlite3.Connection:
-    """A new database at ``path``, seeded with the default region (no server)."""
+def seeded_database(path: Any, **options: Any) -> sqlite3.Connection:
+    """A new database at ``path``, seeded (no server): the default region, or ``SeedOptions(**options)``."""
     db.migrate(path)
     connection = db.connect(path)
-    seed_database(connection, SeedOptions())
+    seed_database(connection, SeedOptions(**options))
     return connection

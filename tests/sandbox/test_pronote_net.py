@@ -15,7 +15,7 @@ import requests
 from sandbox import db, pronote_net, refdata
 from sandbox.pronote_net import ESPACES, MOBILE_APP_ID, PAGE_ESPACES, Changes
 from sandbox.seed import SeedOptions, seed_database
-from sandbox_support import TIMEOUT, Sandbox, html, one, text
+from sandbox_support import TIMEOUT, Sandbox, html, one, seeded_database, text
 
 MESSAGE_503 = "Le site PRONOTE.net de cet établissement n'est pas publié."
 NO_ID = ('Le serveur CAS doit être configuré pour renvoyer un attribut "idPronote".'
@@ -56,15 +56,11 @@ def pair(sb: Sandbox, uai: str, category: str, user_id: int | None = None) -> tu
         + (" AND u.id = ?" if user_id else "") + " ORDER BY a.id DESC",
         etab_id, category, *([user_id] if user_id else []))
     account = rows[0]
-    conn = sb.conn()
-    try:
-        with db.write(conn):
-            conn.execute("DELETE FROM ent_identifiers WHERE etab_id = ? AND (user_id = ? OR ident = ?)",
-                         (etab_id, account["user_id"], account["ident"]))
-            conn.execute("INSERT INTO ent_identifiers (etab_id, user_id, ident) VALUES (?, ?, ?)",
-                         (etab_id, account["user_id"], account["ident"]))
-    finally:
-        conn.close()
+    with sb.writing() as conn:
+        conn.execute("DELETE FROM ent_identifiers WHERE etab_id = ? AND (user_id = ? OR ident = ?)",
+                     (etab_id, account["user_id"], account["ident"]))
+        conn.execute("INSERT INTO ent_identifiers (etab_id, user_id, ident) VALUES (?, ?, ?)",
+                     (etab_id, account["user_id"], account["ident"]))
     return account["login"], account["ident"], account["id"]
 
 
@@ -341,12 +337,8 @@ def test_no_id_pronote_attribute(sb: Sandbox) -> None:
     uai = mbn(sb, 2)
     base = reset(sb, uai)
     login, _ident, _account = pair(sb, uai, "Eleve")
-    conn = sb.conn()
-    try:
-        with db.write(conn):
-            conn.execute("DELETE FROM ent_identifiers WHERE user_id = (SELECT id FROM users WHERE login = ?)", (login,))
-    finally:
-        conn.close()
+    with sb.writing() as conn:
+        conn.execute("DELETE FROM ent_identifiers WHERE user_id = (SELECT id FROM users WHERE login = ?)", (login,))
     landed = sign_on(sb, base + "eleve.html", login)
     assert landed.status_code == 200
     assert error_of(landed) == f"Échec de l'authentification par le serveur CAS {sb.url}mbn/cas : {NO_ID}"
@@ -367,12 +359,8 @@ def test_identification_impossible(sb: Sandbox) -> None:
     base = reset(sb, uai)
     # an identifier that is no account of this base
     login, ident, account_id = pair(sb, uai, "Eleve")
-    conn = sb.conn()
-    try:
-        with db.write(conn):
-            conn.execute("UPDATE ent_identifiers SET ident = 'ZZZZZZZZZZZZZZZZ' WHERE ident = ?", (ident,))
-    finally:
-        conn.close()
+    with sb.writing() as conn:
+        conn.execute("UPDATE ent_identifiers SET ident = 'ZZZZZZZZZZZZZZZZ' WHERE ident = ?", (ident,))
     assert _is_identification_impossible(sign_on(sb, base + "eleve.html", login))
     # the account's Identifiant CAS is another login
     login, ident, account_id = pair(sb, uai, "Eleve")
@@ -394,16 +382,12 @@ def test_identifiant_cas_stored_at_first_sign_on_then_another_login_refused(sb: 
     # someone else's ENT account now carries that identifier (a wrong import)
     other_login, _other_ident, _ = pair(sb, uai, "Eleve")
     etab_id = sb.query("SELECT id FROM etabs WHERE uai = ?", uai)[0][0]
-    conn = sb.conn()
-    try:
-        with db.write(conn):
-            other = conn.execute("SELECT id FROM users WHERE login = ?", (other_login,)).fetchone()[0]
-            conn.execute("DELETE FROM ent_identifiers WHERE etab_id = ? AND (ident = ? OR user_id = ?)",
-                         (etab_id, ident, other))
-            conn.execute("INSERT INTO ent_identifiers (etab_id, user_id, ident) VALUES (?, ?, ?)",
-                         (etab_id, other, ident))
-    finally:
-        conn.close()
+    with sb.writing() as conn:
+        other = conn.execute("SELECT id FROM users WHERE login = ?", (other_login,)).fetchone()[0]
+        conn.execute("DELETE FROM ent_identifiers WHERE etab_id = ? AND (ident = ? OR user_id = ?)",
+                     (etab_id, ident, other))
+        conn.execute("INSERT INTO ent_identifiers (etab_id, user_id, ident) VALUES (?, ?, ?)",
+                     (etab_id, other, ident))
     assert _is_identification_impossible(sign_on(sb, base + "eleve.html", other_login))
     assert identifiant_cas(sb, account_id) == login
 
@@ -440,13 +424,6 @@ def test_pronote_net_requests_are_subject_to_faults(sb: Sandbox) -> None:
 
 # ---------------------------------------------------------------- the seed
 
-def _seed(path: Path, seed: int = 42, etabs: int = 6) -> db.sqlite3.Connection:
-    db.migrate(path)
-    conn = db.connect(path)
-    seed_database(conn, SeedOptions(seed=seed, etabs=etabs))
-    return conn
-
-
 #: sha256 of the tables that existed before PRONOTE.net, seed 42 and 6 établissements:
 #: the bases are drawn on a stream of their own, nothing else moved.
 EXISTING_DATA_SHA256 = "616c0653618f9daa5455f9e3f727eef111494e8f5e7a7c3b7abc7d0156917c19"
@@ -456,19 +433,19 @@ EXISTING_TABLES = ("projects", "etabs", "users", "user_etabs", "parent_links", "
 
 
 def test_seed_keeps_the_existing_data_and_is_deterministic(tmp_path: Path) -> None:
-    conn = _seed(tmp_path / "a.db")
+    conn = seeded_database(tmp_path / "a.db")
     digest = hashlib.sha256()
     for table in EXISTING_TABLES:
         for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2"):  # noqa: S608
             digest.update(repr(tuple(row)).encode())
     assert digest.hexdigest() == EXISTING_DATA_SHA256
-    again = _seed(tmp_path / "b.db")
+    again = seeded_database(tmp_path / "b.db")
     assert db.dump_data(conn) == db.dump_data(again)
     assert "-- pronote_net\n(1, '" in db.dump_data(conn)
 
 
 def test_seed_bases(tmp_path: Path) -> None:
-    conn = _seed(tmp_path / "r.db", etabs=12)
+    conn = seeded_database(tmp_path / "r.db", etabs=12)
     bases = pronote_net.all_bases(conn)
     assert len(bases) == 12 and all(b.published for b in bases)
     current = int(refdata.CURRENT_PRONOTE_VERSION.split()[-1])
