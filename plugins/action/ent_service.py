@@ -47,17 +47,10 @@ class ServiceHandler:
         self.desired = svc.desired_fields(params, uai) if self.present else {}
 
     def read(self) -> ServiceState:
-        rows = self.console.list_services(self.uai)
-        if self.code:
-            row = next((r for r in rows if r.code == self.code), None)
-            if row is None and self.present:
-                raise NotFoundError(f"Service '{self.code}' does not exist in the ENT for {self.uai}.")
-        else:
-            row, candidates = svc.find_pronote_service(rows, self.label)
-            if len(candidates) > 1:
-                codes = ", ".join(r.code for r in candidates)
-                raise ValidationError(f"Several services of {self.uai} look like PRONOTE ({codes}): "
-                                      "say which one to manage with the option code.")
+        row = svc.pick_service(self.console.list_services(self.uai), self.uai, code=self.code, label=self.label,
+                               purpose="manage")
+        if row is None and self.code and self.present:
+            raise NotFoundError(f"Service '{self.code}' does not exist in the ENT for {self.uai}.")
         if row is None:
             return ServiceState()
         if row.internal:

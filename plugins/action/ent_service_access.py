@@ -6,9 +6,9 @@ from typing import Any
 
 from ansible_collections.ent.pronote.plugins.module_utils import _access as acc
 from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
-from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import AccessPage, KdecoleConsole
-from ansible_collections.ent.pronote.plugins.module_utils._service import find_pronote_service, normalise_uai
+from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai, pick_service
 from ansible_collections.ent.pronote.plugins.module_utils._specs import (
     ENT_SERVICE_ACCESS,
     ENT_SERVICE_ACCESS_REQUIRED_ONE_OF,
@@ -41,11 +41,8 @@ class AccessHandler:
     def _service_code(self) -> str | None:
         if self.code:
             return self.code
-        row, candidates = find_pronote_service(self.console.list_services(self.uai), self.label)
-        if len(candidates) > 1:
-            codes = ", ".join(r.code for r in candidates)
-            raise ValidationError(f"Several services of {self.uai} look like PRONOTE ({codes}): "
-                                  "say which one with the option code.")
+        row = pick_service(self.console.list_services(self.uai), self.uai, code=None, label=self.label,
+                           purpose="give access to")
         return row.code if row else None
 
     def read(self) -> AccessState:

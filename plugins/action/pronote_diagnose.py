@@ -17,7 +17,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     read_info,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._report import write_detail
-from ansible_collections.ent.pronote.plugins.module_utils._service import find_pronote_service, normalise_uai
+from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai, pick_service
 from ansible_collections.ent.pronote.plugins.module_utils._specs import PRONOTE_DIAGNOSE
 from ansible_collections.ent.pronote.plugins.module_utils._sso import accounts_from, check_etablissement
 from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
@@ -116,15 +116,8 @@ class ActionModule(EntAction):
 
     @staticmethod
     def _service(console: KdecoleConsole, uai: str, params: dict[str, Any]) -> tuple[dict | None, list]:
-        rows = console.list_services(uai)
-        if params.get("code"):
-            row = next((r for r in rows if r.code == params["code"]), None)
-        else:
-            row, candidates = find_pronote_service(rows, params["label"])
-            if len(candidates) > 1:
-                codes = ", ".join(r.code for r in candidates)
-                raise ValidationError(f"Several services of {uai} look like PRONOTE ({codes}): say which one to "
-                                      "diagnose with the option code.")
+        row = pick_service(console.list_services(uai), uai, code=params.get("code"), label=params["label"],
+                           purpose="diagnose")
         if row is None:
             return None, []
         return dict(console.read_service(uai, row.code).fields), console.read_access(uai, row.code).rules

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from ansible_collections.ent.pronote.plugins.module_utils._errors import ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url
 
 SSO_PRONOTE = "SSO Pronote avec CAS"
@@ -94,3 +95,17 @@ def find_pronote_service(rows: Iterable[Any], label: str) -> tuple[Any | None, l
     wanted = label.casefold()
     candidates = [r for r in rows if not r.internal and (r.sso_type == SSO_PRONOTE or r.label.casefold() == wanted)]
     return (candidates[0] if len(candidates) == 1 else None), candidates
+
+
+def pick_service(rows: Iterable[Any], uai: str, *, code: str | None, label: str, purpose: str) -> Any | None:
+    """The établissement's PRONOTE service row: the one of ``code`` if given, else the one candidate of
+    :func:`find_pronote_service`; None when there is none. Several candidates are refused: the caller must
+    be told which one ``purpose`` means (``code``)."""
+    if code:
+        return next((r for r in rows if r.code == code), None)
+    row, candidates = find_pronote_service(rows, label)
+    if len(candidates) > 1:
+        codes = ", ".join(r.code for r in candidates)
+        raise ValidationError(f"Several services of {uai} look like PRONOTE ({codes}): say which one to {purpose} "
+                              "with the option code.")
+    return row

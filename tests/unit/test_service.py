@@ -284,3 +284,15 @@ def test_one_service_matching_both_ways_is_one_candidate():
 def test_find_accepts_any_iterable():
     found, _ = svc.find_pronote_service(iter([Row("USER_0", "x", svc.SSO_PRONOTE)]), "pronote")
     assert found.code == "USER_0"
+
+
+def test_pick_service_by_code_by_look_or_refused_when_ambiguous():
+    from ansible_collections.ent.pronote.plugins.module_utils._errors import ValidationError
+
+    rows = [Row("USER_0", "pronote"), Row("USER_5", "Vie scolaire", svc.SSO_PRONOTE), Row("USER_7", "Cantine")]
+    assert svc.pick_service(rows, "0671632K", code="USER_7", label="pronote", purpose="diagnose") is rows[2]
+    assert svc.pick_service(rows, "0671632K", code="USER_9", label="pronote", purpose="diagnose") is None
+    assert svc.pick_service(rows[1:], "0671632K", code=None, label="pronote", purpose="diagnose") is rows[1]
+    assert svc.pick_service(rows[2:], "0671632K", code=None, label="pronote", purpose="diagnose") is None
+    with pytest.raises(ValidationError, match=r"0671632K .*\(USER_0, USER_5\): say which one to diagnose with"):
+        svc.pick_service(rows, "0671632K", code=None, label="pronote", purpose="diagnose")
