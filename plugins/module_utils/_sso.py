@@ -238,12 +238,14 @@ def _first(doc: lxml.html.HtmlElement, xpath: str) -> str:
     return text_of(found[0]) if found else ""
 
 
-def check_etablissement(http: HttpSettings, base: str, expected_cas: str,
-                        accounts: list[SsoAccount]) -> tuple[PronoteInfo | None, list[Check]]:
-    """Every test account of one établissement; the base's public facts are read once."""
+def check_etablissement(http: HttpSettings, base: str, expected_cas: str, accounts: list[SsoAccount],
+                        info: PronoteInfo | None = None) -> tuple[PronoteInfo | None, list[Check]]:
+    """Every test account of one établissement; the base's public facts are read once (not at all when the
+    caller already read them: ``info``)."""
     try:
-        with new_session(http) as session:
-            info = read_info(session, http, base)
+        if info is None:
+            with new_session(http) as session:
+                info = read_info(session, http, base)
     except NotFoundError:
         return None, [_failed(a, espace_of(a.profile), "base_introuvable", url=base) for a in accounts]
     except TLSError:
