@@ -13,6 +13,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,15 @@ class Sandbox:
 
     def group_vars(self, group: str) -> dict[str, Any]:
         return yaml.safe_load((self.inventory / "group_vars" / f"{group}.yml").read_text())
+
+
+@contextmanager
+def running_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Iterator[Sandbox]:
+    """A seeded sandbox (:func:`start_sandbox`), stopped afterwards, even when starting it failed half-way."""
+    try:
+        yield start_sandbox(state_dir, seed=seed, etabs=etabs)
+    finally:
+        sandbox_cli(state_dir, "stop", check=False)
 
 
 def start_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Sandbox:

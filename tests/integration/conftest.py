@@ -10,17 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from _harness import Sandbox, sandbox_cli, start_sandbox  # noqa: I001
+from _harness import Sandbox, running_sandbox  # noqa: I001
 
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    state_dir = tmp_path_factory.mktemp("sandbox")
-    box = start_sandbox(state_dir)
-    try:
+    with running_sandbox(tmp_path_factory.mktemp("sandbox")) as box:
         yield box
-    finally:
-        sandbox_cli(state_dir, "stop", check=False)
 
 
 @pytest.fixture

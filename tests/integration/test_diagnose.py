@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 import yaml
 
-from _harness import ADMIN_PASSWORD, ROOT, Sandbox, run_playbook, run_tasks, sandbox_cli, start_sandbox
+from _harness import ADMIN_PASSWORD, ROOT, Sandbox, run_playbook, run_tasks, running_sandbox
 
 DIAGNOSE = ROOT / "playbooks" / "diagnose.yml"
 
@@ -19,9 +19,7 @@ DIAGNOSE = ROOT / "playbooks" / "diagnose.yml"
 @pytest.fixture(scope="module")
 def region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     """Three établissements whose PRONOTE bases are clean, after a whole rentrée."""
-    state_dir = tmp_path_factory.mktemp("diagnose")
-    box = start_sandbox(state_dir, seed=7, etabs=3)
-    try:
+    with running_sandbox(tmp_path_factory.mktemp("diagnose"), seed=7, etabs=3) as box:
         for uai in box.hosts():
             box.cli("pronote-accounts", "--uai", uai, "--nettoyer")
             export(box, uai)
@@ -29,8 +27,6 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
                                "-e", "ent_identifiers_force=true")
         assert rentree.rc == 0, rentree.stdout[-6000:]
         yield box
-    finally:
-        sandbox_cli(state_dir, "stop", check=False)
 
 
 def export(box: Sandbox, uai: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _harness import ROOT, Sandbox, run_playbook, sandbox_cli, start_sandbox
+from _harness import ROOT, Sandbox, run_playbook, running_sandbox
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
                    r"\s+skipped=\d+\s+rescued=(\d+)", re.M)
@@ -18,12 +18,8 @@ RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s
 
 @pytest.fixture(scope="module")
 def region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    state_dir = tmp_path_factory.mktemp("region")
-    box = start_sandbox(state_dir, seed=7, etabs=6)
-    try:
+    with running_sandbox(tmp_path_factory.mktemp("region"), seed=7, etabs=6) as box:
         yield box
-    finally:
-        sandbox_cli(state_dir, "stop", check=False)
 
 
 def recap(stdout: str) -> dict[str, dict[str, int]]:

@@ -15,7 +15,7 @@ import lxml.html
 import pytest
 import yaml
 
-from _harness import ROOT, Sandbox, run_playbook, sandbox_cli, start_sandbox
+from _harness import ROOT, Sandbox, run_playbook, running_sandbox
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -26,11 +26,9 @@ def failing_region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S
     another établissement's identifiers file (refused: fails at the import), one without its file (reported
     as missing; its accounts without identifiers then fail to sign on), one fine. Returns the sandbox, what
     was done to whom, and the run."""
-    state_dir = tmp_path_factory.mktemp("report")
-    box = start_sandbox(state_dir, seed=11, etabs=4)
-    try:
+    with running_sandbox(tmp_path_factory.mktemp("report"), seed=11, etabs=4) as box:
         hosts = sorted(box.hosts())
-        files = state_dir / "identifiants"
+        files = box.state_dir / "identifiants"
         wrong_password, wrong_file, no_file, fine = hosts
         host_vars = box.inventory / "host_vars" / f"{wrong_password}.yml"
         data = yaml.safe_load(host_vars.read_text())
@@ -40,8 +38,6 @@ def failing_region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S
         (files / f"{no_file}.xml").unlink()
         run = run_playbook(box, tmp_path_factory.mktemp("run"), ROOT / "playbooks" / "rentree.yml")
         yield box, {"sso": wrong_password, "identifiers": wrong_file, "missing": no_file, "fine": fine}, run
-    finally:
-        sandbox_cli(state_dir, "stop", check=False)
 
 
 def load(box: Sandbox) -> tuple[dict, lxml.html.HtmlElement, list[dict], list[dict]]:

@@ -13,7 +13,7 @@ import pytest
 import requests
 import yaml
 
-from _harness import ADMIN_PASSWORD, ROOT, Sandbox, run_playbook, run_tasks, sandbox_cli, start_sandbox
+from _harness import ADMIN_PASSWORD, ROOT, Sandbox, run_playbook, run_tasks, running_sandbox
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 PAGES = {"Elève": ("eleve.html", "Espace Elèves"), "Parent": ("parent.html", "Espace Parents"),
@@ -22,12 +22,8 @@ PAGES = {"Elève": ("eleve.html", "Espace Elèves"), "Parent": ("parent.html", "
 
 @pytest.fixture(scope="module")
 def region(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    state_dir = tmp_path_factory.mktemp("sign-on")
-    box = start_sandbox(state_dir, seed=42, etabs=6)
-    try:
+    with running_sandbox(tmp_path_factory.mktemp("sign-on"), seed=42, etabs=6) as box:
         yield box
-    finally:
-        sandbox_cli(state_dir, "stop", check=False)
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +56,11 @@ def test_rentree_then_nothing_to_change_and_check_mode_changes_nothing(after_ren
 
 
 def test_check_mode_on_a_fresh_region_changes_nothing(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path):
-    state_dir = tmp_path_factory.mktemp("fresh")
-    box = start_sandbox(state_dir, seed=42, etabs=6)
-    try:
+    with running_sandbox(tmp_path_factory.mktemp("fresh"), seed=42, etabs=6) as box:
         before = box.snapshot()
         check = run_playbook(box, tmp_path, ROOT / "playbooks" / "rentree.yml", check=True)
         assert check.rc == 0, check.stdout[-6000:]
         assert box.snapshot() == before
-    finally:
-        sandbox_cli(state_dir, "stop", check=False)
 
 
 # --- a real browser ------------------------------------------------------------------------
