@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import sys
 from pathlib import Path
 
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="port de la console d'hébergement (certificat client exigé) ; 0 (défaut) = un port libre")
     p.add_argument("--detach", action="store_true", help="démarrer en arrière-plan et attendre qu'il réponde")
     p.add_argument("--access-log", action="store_true", help="journaliser chaque requête")
+    p.add_argument("--trust-ca", action="append", default=[], metavar="FICHIER",
+                   help="autorité de certification (PEM) en qui PRONOTE.net a confiance, en plus de celle du bac à"
+                        " sable, quand il valide un ticket auprès d'un autre serveur CAS (répétable ; gardé dans"
+                        " sandbox.json)")
     command("stop", "arrêter le serveur")
     command("status", "état du serveur")
 
@@ -141,14 +146,32 @@ def _running(sd: StateDir) -> dict | None:
     return info
 
 
+def _trusted_cas(paths: list[str]) -> list[str]:
+    """The ``--trust-ca`` files, absolute; raise ValueError (French) for one that holds no CA certificate."""
+    checked = []
+    for given in paths:
+        path = Path(given).expanduser().resolve()
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"--trust-ca {given} : pas un fichier de certificats PEM lisible ({exc})") from None
+        checked.append(str(path))
+    return checked
+
+
 def cmd_start(args: argparse.Namespace, sd: StateDir) -> int:
     try:
         server.check_loopback(args.host)
-    except server.NotLoopback as exc:
+        trust_ca = _trusted_cas(args.trust_ca)
+    except (server.NotLoopback, ValueError) as exc:
         _err(str(exc))
         return 2
     info = server.running_info(sd)
     if info is not None:
+        if args.trust_ca and info.get("trust_ca", []) != trust_ca:
+            _err(f"un bac à sable est déjà en marche ({info['url']}) avec d'autres --trust-ca"
+                 f" ({', '.join(info.get('trust_ca', [])) or 'aucun'}) : arrêtez-le d'abord")
+            return 1
         print(f"Bac à sable déjà en marche : {info['url']} (pid {info['pid']})")
         return 0 if args.detach else 1
     ensure_certificates(sd)
@@ -156,14 +179,14 @@ def cmd_start(args: argparse.Namespace, sd: StateDir) -> int:
     db.migrate(sd.db)
     if args.detach:
         try:
-            info = server.start_detached(sd, args.host, args.port, args.access_log, args.hosting_port)
+            info = server.start_detached(sd, args.host, args.port, args.access_log, args.hosting_port, trust_ca)
         except RuntimeError as exc:
             _err(str(exc))
             return 1
         print(info["url"])
         return 0
     try:
-        return server.serve(sd, args.host, args.port, args.access_log, args.hosting_port)
+        return server.serve(sd, args.host, args.port, args.access_log, args.hosting_port, trust_ca)
     except OSError as exc:
         _err(f"impossible d'écouter sur {args.host}:{args.port} (console d'hébergement :"
              f" {args.hosting_port}) : {exc}")
