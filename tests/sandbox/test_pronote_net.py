@@ -431,7 +431,8 @@ def test_no_access_to_the_espace(sb: Sandbox) -> None:
 # ---------------------------------------------------------------- validation over HTTPS
 
 def network_error(cas_url: str) -> str:
-    return f"Échec de l'authentification par le serveur CAS {cas_url} : le ticket n'a pas pu être validé (NETWORK_ERROR)."
+    return (f"Échec de l'authentification par le serveur CAS {cas_url} :"
+            " le ticket n'a pas pu être validé (NETWORK_ERROR).")
 
 
 def test_the_sandbox_cas_is_called_over_https_not_in_process(sb: Sandbox) -> None:
