@@ -24,7 +24,9 @@ class ActionModule(EntAction):
                                 "d'hébergement (pronote_hosting_cert)"}
         http = self.http(params, client_cert=params["client_cert"], client_key=params.get("client_key"))
         console = HostingConsole(HostingSettings(params["hosting_url"], http))
-        outcome = ensure(DelegationHandler(console, uai, params), self.check_mode, attempts=params["retries"] + 1)
+        with self.locked(params["hosting_url"], uai, params, "change the PRONOTE.net base"):
+            outcome = ensure(DelegationHandler(console, uai, params), self.check_mode,
+                             attempts=params["retries"] + 1)
         before, after = outcome.before.as_result(), outcome.after.as_result()
         result: dict[str, Any] = {"changed": outcome.changed, "uai": uai, "base": after}
         if outcome.retried:

@@ -48,6 +48,15 @@ options:
       - The cache directory is C($ENT_PRONOTE_CACHE_DIR), or C($XDG_CACHE_HOME/ent.pronote), or C(~/.cache/ent.pronote).
     type: bool
     default: true
+  lock_timeout:
+    description:
+      - Seconds to wait while another run (on this controller) changes the same établissement in this
+        console. A run takes a lock per console and établissement around each read-compare-change cycle,
+        so that two runs started together end with what one run makes (one service, no duplicate rule).
+      - When the wait is over, this établissement fails with "another run is working on it" and nothing is changed.
+      - The lock of a run that was killed is released at once by the system.
+    type: float
+    default: 600
 notes:
   - Runs on the controller (action plugin); the target host is only a name, the établissement's UAI.
 """

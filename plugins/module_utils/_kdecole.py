@@ -27,6 +27,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     ConfigurationError,
     NotFoundError,
     SessionExpiredError,
+    TransientError,
     UnexpectedPageError,
     ValidationError,
 )
@@ -65,6 +66,8 @@ SERVICE_FORM = "form-service"
 ACCESS_TABLE = "droits-acces"
 ACCESS_FORM = "form-ajout-acces"
 CSRF_REFUSED = "Jeton de sécurité invalide"
+#: « Accès population »: the flash message of a rule added twice
+RULE_EXISTS = "Ce droit d'accès existe déjà"
 # "Importer les identifiants Pronote" (docs/import-screens.md)
 IMPORT_FORM = "form-import"
 STEP_FORM = "form-etape"
@@ -456,7 +459,14 @@ class KdecoleConsole:
                 form.choose(label, wanted)
             elif wanted:
                 raise UnexpectedPageError(f"The access form of {page.uai} has no field « {label} ».")
-        self.post(form, f"add the access of profile '{rule.profile}' to service {page.code} of {page.uai}")
+        what = f"add the access of profile '{rule.profile}' to service {page.code} of {page.uai}"
+        try:
+            self.post(form, what)
+        except ValidationError as exc:
+            if any(RULE_EXISTS in problem for problem in exc.problems):
+                # Another run added it since this one read the rules: read them again.
+                raise TransientError(f"Could not {what}: the console says it exists already.") from None
+            raise
 
     def delete_rule(self, page: AccessPage, rule: Rule) -> None:
         form = page.delete_forms.get(rule)

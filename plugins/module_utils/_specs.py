@@ -18,6 +18,7 @@ CONSOLE_CONNECTION = {
     "timeout": {"type": "float", "default": 30.0},
     "retries": {"type": "int", "default": 3},
     "session_cache": {"type": "bool", "default": True},
+    "lock_timeout": {"type": "float", "default": 600.0},
 }
 
 ENT_SERVICE = {
@@ -125,6 +126,7 @@ PRONOTE_DELEGATION = {
     "published_espaces": {"type": "list", "elements": "str"},
     "racine": {"type": "str", "default": "Pronote"},
     "published": {"type": "bool", "default": True},
+    "lock_timeout": {"type": "float", "default": 600.0},
 }
 
 #: the test accounts of a sign-on check
