@@ -41,6 +41,14 @@ options:
         again, up to 8 times as many cycles in all.
     type: int
     default: 3
+  retry_time:
+    description:
+      - Seconds during which a failing read (server error, timeout, lost connection) is retried, beyond
+        O(retries) attempts, with a growing pause (up to 5 s, with jitter) between two attempts.
+      - The default rides out an outage of about 30 seconds. A form post is never sent twice;
+        the read-compare-change cycle starts again from a fresh read instead.
+    type: float
+    default: 60
   session_cache:
     description:
       - Keep the signed-in console session in a file of the user's cache directory (mode 0600),

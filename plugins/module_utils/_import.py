@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure, retrying
 from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError, ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._files import write_private_csv
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import (
@@ -173,7 +173,7 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     known = record is not None and record.get("inputs") == inputs
     # This very file was checked for this établissement by the run that stored the verdict.
     identifiers = None if known else _checked_file(src, content, uai, params["max_file_size"])
-    pages = console.read_import_pages(uai)
+    pages = retrying(lambda: console.read_import_pages(uai), params["retries"] + 1)
     if record is not None and known and record.get("pages") == pages.digest:
         return {**record["result"], "reused_verdict": True}, record["profiles"], record["profiles"]
     if identifiers is None:

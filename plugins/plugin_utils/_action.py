@@ -83,7 +83,8 @@ class EntAction(ActionBase):
     def http(params: dict[str, Any], **overrides: Any) -> HttpSettings:
         """TLS and time limits of the connection options of ``params``."""
         values = {"validate_certs": params["validate_certs"], "ca_path": params.get("ca_path"),
-                  "timeout": params["timeout"], "retries": params["retries"]}
+                  "timeout": params["timeout"], "retries": params["retries"],
+                  "retry_time": params["retry_time"]}
         values.update(overrides)
         return HttpSettings(**values)
 
