@@ -252,9 +252,11 @@ def test_retrying_does_not_retry_what_is_not_transient():
     assert len(calls) == 1
 
 
-def test_the_pause_has_jitter_within_half_either_side(monkeypatch):
-    slept = []
-    monkeypatch.setattr(_engine.time, "sleep", slept.append)
+def test_the_pause_has_jitter_within_half_either_side(monkeypatch, no_sleep):
+    import random
+
+    monkeypatch.setattr(_engine.random, "uniform", random.Random(5).uniform)  # the real jitter, seeded
+    slept = no_sleep
     for _ in range(200):
         _engine.pause(1.0, 2)
     assert all(1.0 <= s <= 3.0 for s in slept) and len(set(slept)) > 100
