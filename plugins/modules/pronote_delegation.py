@@ -113,4 +113,10 @@ retries:
   description: How many attempts failed transiently before the run succeeded.
   returned: when an attempt failed
   type: int
+republished:
+  description:
+    - An earlier run of this controller was stopped (killed) while the base was unpublished to change its
+      settings; this run published it again before anything else.
+  returned: when it happened
+  type: bool
 """
