@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import cas, console, control, db, pronote_net, refdata
+from sandbox import cas, console, control, db, logs, pronote_net, refdata
 from sandbox import console_identifiants  # noqa: F401 - registers the identifiers views on console.bp
 from sandbox.runtime import Runtime
 from sandbox.security import DEMO_PASSWORD
@@ -48,6 +48,7 @@ def _before() -> Response | None:
             g.fault_after = True
             return None
         rt.stats.count_fault("error_before")
+        logs.injected_fault("error_before")
         return page(500, "Une erreur inattendue est survenue. Veuillez réessayer plus tard.")
     _housekeeping()
     return None
@@ -56,6 +57,7 @@ def _before() -> Response | None:
 def _after(response: Response) -> Response:
     if g.get("fault_after"):
         runtime().stats.count_fault("error_after")
+        logs.injected_fault("error_after")
         response = page(500, "Une erreur inattendue est survenue. Veuillez réessayer plus tard.")
     runtime().stats.count_request(_kind(), request.endpoint or "none", response.status_code)
     return response
@@ -108,7 +110,8 @@ def _http_error(exc: HTTPException) -> Response:
     return page(exc.code or 500, messages.get(exc.code or 500, exc.description or "Erreur"))
 
 
-def _server_error(_exc: Exception) -> Response:
+def _server_error(exc: Exception) -> Response:
+    logs.server_error(exc)
     return page(500, "Une erreur inattendue est survenue. Veuillez réessayer plus tard.")
 
 

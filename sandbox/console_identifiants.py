@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from flask import Response, g, redirect, request
 
 from sandbox import identifiers as ids
-from sandbox import refdata
+from sandbox import logs, refdata
 from sandbox.console import (NO_RIGHTS, administered_sites, body_too_large, bp, console_view, find_etab,
                              may_administer, render, set_flash)
 from sandbox.pronote import CATEGORY_BY_STEP
@@ -171,6 +171,7 @@ def _import_step(uai: str, row: sqlite3.Row, step: int) -> Response:
     faults = runtime().faults
     if faults.take_import_abort(step):
         runtime().stats.count_fault("import_abort")
+        logs.injected_fault(f"import_abort à l'étape {step}")
         ids.save_step(conn, row, step, pairs, now(), abort=True)
         return page(500, INTERNAL_ERROR)
     if not ids.save_step(conn, row, step, pairs, now()):

@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask, Response, current_app, make_response, redirect, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import db, pronote_net, refdata
+from sandbox import db, logs, pronote_net, refdata
 from sandbox.pronote_net import AUTRE, DELEGATIONS, ESPACES, PAGE_ESPACES, Base, BaseError
 from sandbox.runtime import Runtime
 from sandbox.security import same
@@ -57,6 +57,7 @@ def _check_post(action: str) -> Response | None:
         return page(403, "Jeton de formulaire absent ou invalide : rechargez la page.", layout=LAYOUT)
     if runtime().faults.take_hosting_fail(action):
         runtime().stats.count_fault("hosting_fail_next")
+        logs.injected_fault(f"hosting_fail_next ({action})")
         return page(500, "Une erreur inattendue est survenue. Veuillez réessayer plus tard.", layout=LAYOUT)
     return None
 
@@ -203,7 +204,8 @@ def _http_error(exc: HTTPException) -> Response:
     return page(exc.code or 500, messages.get(exc.code or 500, exc.description or "Erreur"), layout=LAYOUT)
 
 
-def _server_error(_exc: Exception) -> Response:
+def _server_error(exc: Exception) -> Response:
+    logs.server_error(exc)
     return page(500, "Une erreur inattendue est survenue. Veuillez réessayer plus tard.", layout=LAYOUT)
 
 

@@ -43,7 +43,7 @@ from sandbox.pronote import ground_truth  # noqa: E402  (a tool may read the san
 
 def plain_import(console: KdecoleConsole, uai: str, src: Path) -> None:
     """The ENT alone: upload in mode complet, validate every step as the ENT proposes it."""
-    page = console.start_import(uai, "complet", src.name, src.read_bytes())
+    page, _left = console.start_import(uai, "complet", src.name, src.read_bytes())
     while not page.finished:
         page = console.validate_step(page, {row.ident: row.login for row in page.rows if row.login})
 

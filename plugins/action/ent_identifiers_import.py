@@ -21,8 +21,9 @@ class ActionModule(EntAction):
                     "msg": f"No identifiers file for {uai}: {src} does not exist. Export it from PRONOTE "
                            "(Imports/Exports > Socles ENT > Exportation des identifiants PRONOTE)."}
         # Everything local is checked before the ENT is touched: a bad file imports nothing.
-        result, before, after = imp.run_import(
-            self.console(params), uai, params, self.check_mode,
-            imp.VerdictCache(params["console_url"], uai) if params["reuse_verdict"] else None)
+        with self.locked(params["console_url"], uai, params, "import the identifiers"):
+            result, before, after = imp.run_import(
+                self.console(params), uai, params, self.check_mode,
+                imp.VerdictCache(params["console_url"], uai) if params["reuse_verdict"] else None)
         result.update(self.diff(before, after, f"identifiers of {uai}"))
         return result

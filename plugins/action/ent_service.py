@@ -1,18 +1,23 @@
 """Action plugin of ent.pronote.ent_service (documentation in plugins/modules/)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.ent.pronote.plugins.action.ent_service_access import AccessHandler, access_result
 from ansible_collections.ent.pronote.plugins.module_utils import _service as svc
-from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure, retrying
 from ansible_collections.ent.pronote.plugins.module_utils._http import new_session
-from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url, read_info
-from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import PronoteInfo, base_url, read_info
+from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, TransientError, ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import KdecoleConsole, ServicePage, ServiceRow
 from ansible_collections.ent.pronote.plugins.module_utils._specs import ENT_SERVICE
 from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
+
+
+#: the plan's key for the exact copies of the service to remove
+DUPLICATES = "_duplicates"
 
 
 @dataclass
@@ -21,6 +26,8 @@ class ServiceState:
 
     row: ServiceRow | None = None
     page: ServicePage | None = None
+    #: exact copies of the service (same settings as asked) that two runs racing to create it left
+    duplicates: list[ServiceRow] = field(default_factory=list)
 
     @property
     def exists(self) -> bool:
@@ -31,8 +38,10 @@ class ServiceState:
         return dict(self.page.fields) if self.page else None
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ServiceState) and (self.page and self.page.code, self.fields) == (
-            other.page and other.page.code, other.fields)
+        return isinstance(other, ServiceState) and self._key() == other._key()
+
+    def _key(self) -> tuple:
+        return self.page and self.page.code, self.fields, [r.code for r in self.duplicates]
 
 
 class ServiceHandler:
@@ -47,8 +56,14 @@ class ServiceHandler:
         self.desired = svc.desired_fields(params, uai) if self.present else {}
 
     def read(self) -> ServiceState:
-        row = svc.pick_service(self.console.list_services(self.uai), self.uai, code=self.code, label=self.label,
-                               purpose="manage")
+        rows = self.console.list_services(self.uai)
+        try:
+            row = svc.pick_service(rows, self.uai, code=self.code, label=self.label, purpose="manage")
+        except ValidationError:
+            duplicates = self._race_copies(rows)
+            if not duplicates:
+                raise
+            return duplicates
         if row is None and self.code and self.present:
             raise NotFoundError(f"Service '{self.code}' does not exist in the ENT for {self.uai}.")
         if row is None:
@@ -57,23 +72,50 @@ class ServiceHandler:
             raise ValidationError(f"Service '{row.code}' of {self.uai} is an internal service of the ENT.")
         return ServiceState(row, self.console.read_service(self.uai, row.code))
 
+    def _race_copies(self, rows: list[ServiceRow]) -> ServiceState | None:
+        """Several services look like PRONOTE: when all are exact copies of the one asked for (same label,
+        same settings), two runs on different controllers raced to create it. Keep the first, and plan to
+        remove the others. Anything else (a service made by hand, other settings) stays refused."""
+        if self.code or not self.present:
+            return None
+        _, candidates = svc.find_pronote_service(rows, self.label)
+        pages = [self.console.read_service(self.uai, row.code) for row in candidates]
+        if len(pages) < 2 or any(svc.changes(page.fields, self.desired) for page in pages):
+            return None
+        return ServiceState(candidates[0], pages[0], candidates[1:])
+
     def plan(self, before: ServiceState) -> dict[str, Any] | str | None:
         if not self.present:
             return "delete" if before.exists else None
-        return svc.changes(before.fields, self.desired) or None
+        plan = svc.changes(before.fields, self.desired)
+        if before.duplicates:
+            plan[DUPLICATES] = [row.code for row in before.duplicates]
+        return plan or None
 
     def predict(self, before: ServiceState, plan: Any) -> dict[str, Any] | None:
         if not self.present:
             return None
-        return {**(before.fields or {}), **plan}
+        return {**(before.fields or {}), **{k: v for k, v in plan.items() if k != DUPLICATES}}
 
     def apply(self, before: ServiceState, plan: Any) -> ServiceState:
         if not self.present:
             self.console.delete_service(self.uai, before.row)
             return ServiceState()
+        for row in before.duplicates:
+            with contextlib.suppress(NotFoundError):  # the other run removed it too
+                self.console.delete_service(self.uai, row)
+        fields = {k: v for k, v in plan.items() if k != DUPLICATES}
         if before.exists:
-            return ServiceState(before.row, self.console.update_service(before.page, plan))
-        return ServiceState(None, self.console.create_service(self.uai, plan))
+            page = self.console.update_service(before.page, fields) if fields else before.page
+            return ServiceState(before.row, page)
+        created = ServiceState(None, self.console.create_service(self.uai, fields))
+        # Read again after creating: another controller's run may have created its copy meanwhile (the lock
+        # covers the runs of one controller only). Two exact copies are repaired by the next cycle.
+        again = self.read()
+        if again.duplicates:
+            raise TransientError(f"Another run created a PRONOTE service for {self.uai} at the same time "
+                                 f"({', '.join(r.code for r in [again.row, *again.duplicates])}): keeping one.")
+        return created
 
 
 class ActionModule(EntAction):
@@ -94,6 +136,12 @@ class ActionModule(EntAction):
                 return {"failed": True, "changed": False,
                         "msg": f"Refused for {uai}: " + "; ".join(problems)
                         + ". Set allow_unsafe: true if this is really wanted."}
+        with self.locked(params["console_url"], uai, params, "change the PRONOTE service"):
+            return self._ensure(handler, params, uai, pronote)
+
+    def _ensure(self, handler: ServiceHandler, params: dict[str, Any], uai: str,
+                pronote: dict[str, Any]) -> dict[str, Any]:
+        """The service, then its population access, in one lock."""
         outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
         before, after = outcome.before, outcome.after
         after_fields = after.fields if isinstance(after, ServiceState) else after  # check mode: predicted
@@ -107,6 +155,12 @@ class ActionModule(EntAction):
                                   "It must match the PRONOTE server's version.")
         if outcome.retried:
             result["retries"] = len(outcome.retried)
+        removed = outcome.plan.get(DUPLICATES) if isinstance(outcome.plan, dict) else None
+        if removed and not self.check_mode:
+            result["duplicates_removed"] = removed
+            result.setdefault("warnings", []).append(
+                f"{uai}: removed {len(removed)} exact copies of the PRONOTE service ({', '.join(removed)}) that two "
+                "runs started at the same time had created; kept " + str(code) + ".")
         diff_before, diff_after = before.fields, after_fields
         if params.get("access") and handler.present:
             # The population rules in the same task: one task per établissement instead of two.
@@ -125,8 +179,11 @@ class ActionModule(EntAction):
         url = params["url"]
         http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"))
         try:
-            with new_session(http) as session:
-                info = read_info(session, http, url)
+            def read() -> PronoteInfo:
+                with new_session(http) as session:
+                    return read_info(session, http, url)
+
+            info = retrying(read, params["retries"] + 1)
             if not info.published or not info.block_version:
                 raise ValidationError(f"block_version auto: the PRONOTE.net base of {uai} ({url}) is not "
                                       "published, so it does not say its version. Publish it, or give block_version.")

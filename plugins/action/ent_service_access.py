@@ -80,7 +80,8 @@ class ActionModule(EntAction):
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         uai = normalise_uai(params["uai"])
         handler = AccessHandler(self.console(params), uai, params, self.check_mode)
-        outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
+        with self.locked(params["console_url"], uai, params, "change the population access"):
+            outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
         result = {"uai": uai, **access_result(outcome)}
         result.update(self.diff({"rules": result.pop("_before")}, {"rules": result["rules"]},
                                 f"population access of {uai}"))

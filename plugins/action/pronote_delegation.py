@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.ent.pronote.plugins.module_utils._delegation import DelegationHandler
-from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+from ansible_collections.ent.pronote.plugins.module_utils._delegation import DelegationHandler, UnpublishedMark
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure, retrying
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import HostingConsole, HostingSettings
 from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai
 from ansible_collections.ent.pronote.plugins.module_utils._specs import PRONOTE_DELEGATION
@@ -24,9 +24,18 @@ class ActionModule(EntAction):
                                 "d'hébergement (pronote_hosting_cert)"}
         http = self.http(params, client_cert=params["client_cert"], client_key=params.get("client_key"))
         console = HostingConsole(HostingSettings(params["hosting_url"], http))
-        outcome = ensure(DelegationHandler(console, uai, params), self.check_mode, attempts=params["retries"] + 1)
+        handler = DelegationHandler(console, uai, params, UnpublishedMark(params["hosting_url"], uai))
+        republished = False
+        with self.locked(params["hosting_url"], uai, params, "change the PRONOTE.net base"):
+            if not self.check_mode:
+                republished = retrying(handler.recover, params["retries"] + 1)
+            outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
         before, after = outcome.before.as_result(), outcome.after.as_result()
-        result: dict[str, Any] = {"changed": outcome.changed, "uai": uai, "base": after}
+        result: dict[str, Any] = {"changed": outcome.changed or republished, "uai": uai, "base": after}
+        if republished:
+            result["republished"] = True
+            result["warnings"] = [f"{uai}: an earlier run was stopped while the PRONOTE.net base was unpublished "
+                                  "to change its settings; it was published again first."]
         if outcome.retried:
             result["retries"] = len(outcome.retried)
         result.update(self.diff(before, after, f"PRONOTE.net base of {uai}"))

@@ -10,6 +10,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._http import new_sessi
 from ansible_collections.ent.pronote.plugins.module_utils._import import ImportHandler, import_mode, read_manual_matches
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import read_bounded, read_identifiers
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import KdecoleConsole
+from ansible_collections.ent.pronote.plugins.module_utils._locks import work_lock
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     HostingConsole,
     HostingSettings,
@@ -34,6 +35,12 @@ class ActionModule(EntAction):
 
     def execute(self, params: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
         uai = normalise_uai(params["uai"])
+        # A diagnosis reads what a run may be changing: it waits for that run, so that it never
+        # reports the half-made state of another run (a service being created, an import in progress).
+        with work_lock(params["console_url"], uai, params["lock_timeout"], what="diagnose"):
+            return self._diagnose(params, uai)
+
+    def _diagnose(self, params: dict[str, Any], uai: str) -> dict[str, Any]:
         accounts = accounts_from(params["accounts"])
         url = params.get("url") or base_url(uai, params.get("pronote_root"))
         pronote_http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"))

@@ -41,6 +41,14 @@ options:
         again, up to 8 times as many cycles in all.
     type: int
     default: 3
+  retry_time:
+    description:
+      - Seconds during which a failing read (server error, timeout, lost connection) is retried, beyond
+        O(retries) attempts, with a growing pause (up to 5 s, with jitter) between two attempts.
+      - The default rides out an outage of about 30 seconds. A form post is never sent twice;
+        the read-compare-change cycle starts again from a fresh read instead.
+    type: float
+    default: 60
   session_cache:
     description:
       - Keep the signed-in console session in a file of the user's cache directory (mode 0600),
@@ -48,6 +56,15 @@ options:
       - The cache directory is C($ENT_PRONOTE_CACHE_DIR), or C($XDG_CACHE_HOME/ent.pronote), or C(~/.cache/ent.pronote).
     type: bool
     default: true
+  lock_timeout:
+    description:
+      - Seconds to wait while another run (on this controller) changes the same établissement in this
+        console. A run takes a lock per console and établissement around each read-compare-change cycle,
+        so that two runs started together end with what one run makes (one service, no duplicate rule).
+      - When the wait is over, this établissement fails with "another run is working on it" and nothing is changed.
+      - The lock of a run that was killed is released at once by the system.
+    type: float
+    default: 600
 notes:
   - Runs on the controller (action plugin); the target host is only a name, the établissement's UAI.
 """

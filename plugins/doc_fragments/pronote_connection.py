@@ -23,6 +23,14 @@ options:
         read-compare-change cycle is started again without getting further.
     type: int
     default: 3
+  retry_time:
+    description:
+      - Seconds during which a failing read (server error, timeout, lost connection) is retried, beyond
+        O(retries) attempts, with a growing pause (up to 5 s, with jitter) between two attempts.
+      - The default rides out an outage of about 30 seconds. A form post is never sent twice;
+        the read-compare-change cycle starts again from a fresh read instead.
+    type: float
+    default: 60
 notes:
   - Runs on the controller (action plugin); the target host is only a name, the établissement's UAI.
 """

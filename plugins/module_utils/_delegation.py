@@ -1,16 +1,24 @@
 """A base's CAS delegation in the hosting console, for :func:`._engine.ensure`.
 
 Settings can only change while the base is not published (vendor's guide):
-the handler stops the publication, saves what differs, and publishes again
-in a ``finally``, so that a failure in the middle never leaves a school's
-PRONOTE.net offline; the next run finds what is left to do and does it.
+the handler stops the publication once, saves everything that differs, and
+publishes again once, in a ``finally``, so that a failure in the middle never
+leaves a school's PRONOTE.net offline; the next run finds what is left to do
+and does it. A run killed in that window (SIGKILL: no ``finally``) leaves a
+mark in the cache directory; the next run publishes such a base again before
+anything else, and says so (:meth:`DelegationHandler.recover`).
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._files import write_atomic
 from ansible_collections.ent.pronote.plugins.module_utils._projects import CAS_URLS, cas_key, same_cas
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     DELEGATIONS,
@@ -21,6 +29,26 @@ from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     BaseSettings,
     HostingConsole,
 )
+from ansible_collections.ent.pronote.plugins.module_utils._session_cache import cache_root
+
+
+class UnpublishedMark:
+    """A file that exists while this controller holds a base unpublished to change its settings."""
+
+    def __init__(self, hosting_url: str, uai: str, directory: str | None = None) -> None:
+        key = f"{hosting_url.strip().rstrip('/').lower()}\0{uai}".encode()
+        self.path = os.path.join(directory or os.path.join(cache_root(), "unpublished"),
+                                 hashlib.sha256(key).hexdigest()[:40] + ".mark")
+
+    def set(self) -> None:
+        write_atomic(self.path, str(time.time()).encode(), 0o600)
+
+    def clear(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+    def exists(self) -> bool:
+        return os.path.exists(self.path)
 
 
 @dataclass(frozen=True)
@@ -89,11 +117,25 @@ def _delegation_differs(current: BaseSettings, wanted: BaseSettings) -> bool:
 
 
 class DelegationHandler:
-    def __init__(self, console: HostingConsole, uai: str, params: dict[str, Any]) -> None:
+    def __init__(self, console: HostingConsole, uai: str, params: dict[str, Any],
+                 mark: UnpublishedMark | None = None) -> None:
         self.console = console
         self.uai = uai
         self.params = params
         self.pages: BasePages | None = None
+        self.mark = mark
+
+    def recover(self) -> bool:
+        """Publish again, first of all, a base an earlier run of this controller unpublished and was killed
+        before publishing again (its mark is there). Whether it did."""
+        if self.mark is None or not self.mark.exists():
+            return False
+        pages = self.console.read(self.uai)
+        republished = not pages.settings.published and bool(self.params["published"])
+        if republished:
+            self.console.set_published(pages, True, self.uai)
+        self.mark.clear()
+        return republished
 
     def read(self) -> BaseSettings:
         self.pages = self.console.read(self.uai)
@@ -125,6 +167,8 @@ class DelegationHandler:
         console, uai = self.console, self.uai
         try:
             if (plan.delegation or plan.publication) and before.published:
+                if self.mark is not None:
+                    self.mark.set()
                 console.set_published(self.pages, False, uai)
                 self.pages = console.read(uai)
             if plan.delegation:
@@ -139,6 +183,8 @@ class DelegationHandler:
             self.pages = console.read(uai)
             if self.pages.settings.published != plan.wanted.published:
                 console.set_published(self.pages, plan.wanted.published, uai)
+            if self.mark is not None:
+                self.mark.clear()
         after = self.read()
         expected = (self.params.get("cas_url") or "").strip()
         if after.cas and expected and not same_cas(after.cas_url, expected):

@@ -9,7 +9,9 @@ middle is finished by the next attempt, or by the next run.
 """
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -17,6 +19,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import Transie
 
 S = TypeVar("S")
 P = TypeVar("P")
+T = TypeVar("T")
 
 
 class StateHandler(Protocol[S, P]):
@@ -86,7 +89,29 @@ def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, bac
                     raise TransientError(f"{exc} (gave up after {cycle} attempts)") from None
                 raise
             retried.append(str(exc))
-            time.sleep(min(backoff * 2 ** (in_a_row - 1), 3.0))
+            pause(backoff, in_a_row)
+
+
+def pause(backoff: float, in_a_row: int) -> None:
+    """Wait before the next attempt: ``backoff`` × 2^(n-1), at most 3 s, with ±50 % jitter so that runs
+    and workers that failed together do not come back together."""
+    time.sleep(min(backoff * 2 ** (in_a_row - 1), 3.0) * random.uniform(0.5, 1.5))
+
+
+def retrying(read: Callable[[], T], attempts: int = 4, backoff: float = 0.25) -> T:
+    """``read()``, retried as the ensure cycle is on a transient failure (an expired session, a server
+    error that outlived the HTTP layer's retries): for reads made outside a cycle."""
+    attempts = max(1, attempts)
+    for attempt in range(1, attempts + 1):
+        try:
+            return read()
+        except TransientError as exc:
+            if attempt == attempts and attempts == 1:
+                raise
+            if attempt == attempts:
+                raise TransientError(f"{exc} (gave up after {attempts} attempts)") from None
+            pause(backoff, attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class _Unset:

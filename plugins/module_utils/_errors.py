@@ -52,5 +52,9 @@ class SessionExpiredError(TransientError):
     """The console session ended: sign in again and redo the operation."""
 
 
+class BusyError(EntPronoteError):
+    """Another run holds the établissement's lock: nothing was changed (see ``_locks``)."""
+
+
 class TLSError(EntPronoteError):
     """The server's certificate could not be verified."""

@@ -3,15 +3,21 @@
 - TLS is verified by default, against ``ca_path`` when given. ``verify`` is
   passed on every request, because requests ignores ``Session.verify`` when
   ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` is set in the environment.
-- Idempotent requests (GET, HEAD) are retried on connection errors and on
-  HTTP 500/502/503/504 with a short backoff (urllib3 ``Retry``). POSTs are
-  never retried here: the caller re-reads the remote state and decides.
+- One retry policy for every read: idempotent requests (GET, HEAD) are
+  retried on connection errors and on HTTP 500/502/503/504, with exponential
+  backoff and jitter, for at least ``retries`` attempts and as long as the
+  ``retry_time`` budget lasts (60 s by default: a 30-second outage is ridden
+  out). POSTs are never retried here: the caller re-reads the remote state
+  and decides (``_engine.ensure``). A URL that carries a one-time CAS ticket
+  is never sent twice (``retry=False``).
 - Every call has a timeout.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +38,53 @@ _CLIENT_CERT_REFUSED = re.compile(r"(?i)certificate[ _]required|unknown[ _]ca|ba
 #: a TLS handshake the server cut short without saying why (how some servers refuse a client certificate)
 _HANDSHAKE_CUT = re.compile(r"(?i)EOF occurred in violation of protocol|unexpected[ _]eof")
 RETRY_STATUSES = (500, 502, 503, 504)
+#: backoff between two attempts: factor × 2^n seconds, at most BACKOFF_MAX, ± BACKOFF_JITTER
+BACKOFF_FACTOR, BACKOFF_MAX, BACKOFF_JITTER = 0.5, 5.0, 0.5
+
+
+class BudgetRetry(Retry):
+    """urllib3's ``Retry``, bounded by time as well as by count.
+
+    An attempt that fails is retried while fewer than ``minimum`` retries were
+    made, or while the ``budget`` (seconds since the first failure) lasts. The
+    counts given to urllib3 are only a ceiling.
+    """
+
+    def __init__(self, *args: Any, budget: float = 0.0, minimum: int = 0, deadline: float | None = None,
+                 made: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget, self.minimum, self.deadline, self.made = budget, minimum, deadline, made
+
+    def new(self, **kw: Any) -> BudgetRetry:
+        kw.setdefault("budget", self.budget)
+        kw.setdefault("minimum", self.minimum)
+        kw.setdefault("deadline", self.deadline)
+        kw.setdefault("made", self.made)
+        return super().new(**kw)  # type: ignore[return-value]
+
+    def increment(self, *args: Any, **kwargs: Any) -> BudgetRetry:
+        deadline = self.deadline if self.deadline is not None else time.monotonic() + self.budget
+        if self.made >= self.minimum and time.monotonic() >= deadline:
+            # Out of time: let urllib3 raise as if the count were spent.
+            spent = self.new(total=0, connect=0, read=0, status=0, other=0)
+            return Retry.increment(spent, *args, **kwargs)  # type: ignore[return-value]
+        following = super().increment(*args, **kwargs)
+        following.deadline, following.made = deadline, self.made + 1  # type: ignore[attr-defined]
+        return following  # type: ignore[return-value]
+
+
+def retry_policy(settings: HttpSettings) -> Retry:
+    """The retries of the idempotent requests of ``settings``."""
+    if settings.retries <= 0:
+        return Retry(total=0, read=False, connect=0, status=0, raise_on_status=False)
+    ceiling = max(settings.retries, 1000)
+    return BudgetRetry(
+        total=ceiling, connect=ceiling, read=ceiling, status=ceiling, other=0, redirect=10,
+        backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX, backoff_jitter=BACKOFF_JITTER,
+        status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "HEAD"}),
+        raise_on_status=False, respect_retry_after_header=True,
+        budget=settings.retry_time, minimum=settings.retries,
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +95,8 @@ class HttpSettings:
     ca_path: str | None = None
     timeout: float = 30.0
     retries: int = 3
+    #: seconds during which a failing read is retried (beyond ``retries`` attempts)
+    retry_time: float = 60.0
     #: a client certificate and its key (PEM files), for servers that demand one
     client_cert: str | None = None
     client_key: str | None = None
@@ -76,18 +131,7 @@ def new_session(settings: HttpSettings) -> requests.Session:
     # Proxies and CA bundles from the environment stay out: ca_path decides.
     session.trust_env = False
     session.headers["User-Agent"] = USER_AGENT
-    retry = Retry(
-        total=settings.retries,
-        connect=settings.retries,
-        read=settings.retries,
-        status=settings.retries,
-        backoff_factor=0.2,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=frozenset({"GET", "HEAD"}),
-        raise_on_status=False,
-        respect_retry_after_header=True,
-    )
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
+    adapter = HTTPAdapter(max_retries=retry_policy(settings), pool_connections=4, pool_maxsize=4)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -100,6 +144,7 @@ def request(
     url: str,
     what: str,
     accept: tuple[int, ...] = (),
+    retry: bool = True,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one request; turn transport failures into the client's errors.
@@ -107,12 +152,16 @@ def request(
     ``what`` names the operation for messages ("read the services of 0671234C").
     A status of ``accept`` is returned even when it would be a transient error
     (a PRONOTE.net base that is not published answers 503 on purpose).
+    ``retry=False`` sends it once whatever happens (a URL carrying a one-time
+    CAS ticket: sent again, it would be refused, and the refusal would be a
+    wrong diagnosis); the redirects it is sent through are each sent once too.
     """
     kwargs.setdefault("timeout", settings.timeout)
     kwargs["verify"] = settings.verify
     kwargs["cert"] = settings.cert
     try:
-        response = session.request(method, url, **kwargs)
+        with contextlib.nullcontext() if retry else _sent_once(session, url):
+            response = session.request(method, url, **kwargs)
     except requests.exceptions.Timeout:
         raise TransientError(f"Could not {what}: {url} did not answer within {settings.timeout:g} s.") from None
     except (requests.exceptions.SSLError, requests.exceptions.ConnectionError) as exc:
@@ -143,6 +192,18 @@ def request(
     if response.status_code in RETRY_STATUSES and response.status_code not in accept:
         raise TransientError(f"Could not {what}: {url} answered HTTP {response.status_code}.")
     return response
+
+
+@contextlib.contextmanager
+def _sent_once(session: requests.Session, url: str) -> Any:
+    """No retry for the requests of the block (the session is used by one thread at a time)."""
+    adapter = session.get_adapter(url)
+    saved = adapter.max_retries
+    adapter.max_retries = Retry(total=0, read=False, connect=0, status=0, redirect=0, raise_on_status=False)
+    try:
+        yield
+    finally:
+        adapter.max_retries = saved
 
 
 def _reason(exc: Exception) -> str:

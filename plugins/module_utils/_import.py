@@ -21,8 +21,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
-from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure, retrying
+from ansible_collections.ent.pronote.plugins.module_utils._errors import (
+    EntPronoteError,
+    UnexpectedPageError,
+    ValidationError,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._files import write_private_csv
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import (
     CATEGORIES,
@@ -32,6 +36,8 @@ from ansible_collections.ent.pronote.plugins.module_utils._identifiers import (
     read_identifiers,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import (
+    ImportClosedError,
+    ImportPage,
     ImportPages,
     KdecoleConsole,
     directory_of,
@@ -105,6 +111,12 @@ class ImportHandler:
         self._pages = pages
         #: digest of the pages of the latest :meth:`read`
         self.pages_digest = ""
+        #: the import this handler started and has not finished (a failed attempt resumes it)
+        self.current: ImportPage | None = None
+        #: how many times an attempt went on with the import an earlier attempt left
+        self.resumed = 0
+        #: the steps (« k/6 ») of imports left in progress by an earlier run, interrupted before uploading
+        self.abandoned: list[int] = []
 
     def read(self) -> ImportState:
         pages, self._pages = self._pages or self.console.read_import_pages(self.uai), None
@@ -136,16 +148,52 @@ class ImportHandler:
     def apply(self, before: ImportState, plan: ImportPlan) -> ImportState:
         assert self.match is not None
         logins = self.match.pairs()
-        page = self.console.start_import(self.uai, self.mode, self.filename, self.content)
-        self.uploaded = True
+        page = self._resumed() or self._started()
         for _ in range(MAX_PAGES):
             if page.finished:
                 break
             page = self.console.validate_step(page, logins)
+            self.current = page
         else:
             raise UnexpectedPageError(f"The identifiers import of {self.uai} did not reach its end page "
                                       f"after {MAX_PAGES} validations.")
+        self.current = None
         return ImportState({ident: pair.login for ident, pair in self.console.read_identifiers(self.uai).items()})
+
+    def _started(self) -> ImportPage:
+        self.current = None
+        page, left = self.console.start_import(self.uai, self.mode, self.filename, self.content)
+        if left is not None:
+            # An earlier run was killed in the middle of its import: « Interrompre » was pressed on it first.
+            self.abandoned.append(left)
+        self.uploaded = True
+        self.current = page
+        return page
+
+    def _resumed(self) -> ImportPage | None:
+        """The import an earlier attempt of this run left in progress (a 500, an expired session), where it
+        stands now: the console keeps its validated steps, so the steps left are validated, not all six
+        again after a new upload. None when there is none, or when the console closed it."""
+        if self.current is None or self.current.finished:
+            return None
+        try:
+            page = self.console.read_import(self.uai, self.current.url)
+        except ImportClosedError:
+            return None
+        self.resumed += 1
+        self.current = page
+        return page
+
+    def interrupt(self) -> bool:
+        """Press « Interrompre » on the import this handler left in progress (it gives up). Whether it did."""
+        page, self.current = self.current, None
+        if page is None or page.finished or page.form is None:
+            return False
+        try:
+            self.console.interrupt_import(page)
+        except EntPronoteError:
+            return False  # the console closes it by itself on the next upload, which says so
+        return True
 
 
 # --- one établissement, from the options to the result -------------------------
@@ -173,7 +221,7 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     known = record is not None and record.get("inputs") == inputs
     # This very file was checked for this établissement by the run that stored the verdict.
     identifiers = None if known else _checked_file(src, content, uai, params["max_file_size"])
-    pages = console.read_import_pages(uai)
+    pages = retrying(lambda: console.read_import_pages(uai), params["retries"] + 1)
     if record is not None and known and record.get("pages") == pages.digest:
         return {**record["result"], "reused_verdict": True}, record["profiles"], record["profiles"]
     if identifiers is None:
@@ -185,7 +233,13 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
                              assisted=params["assisted"], max_removed_share=share, force=params["force"], pages=read)
 
     handler = handler_for(pages)
-    outcome = ensure(handler, check_mode, attempts=params["retries"] + 1)
+    try:
+        outcome = ensure(handler, check_mode, attempts=params["retries"] + 1)
+    except EntPronoteError as exc:
+        if handler.interrupt():
+            exc.args = (f"{exc} The import in progress was interrupted (« Interrompre »): the steps the console "
+                        "had validated stay saved, and the next run finishes the rest.",)
+        raise
     plan = outcome.plan
     result = _result(uai, mode, handler, len(outcome.before.pairs), len(outcome.after.pairs), plan)
     result["changed"] = outcome.changed
@@ -204,6 +258,14 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
             date=dt.date.today(), current=outcome.before.pairs)}
     if outcome.retried:
         result["retries"] = len(outcome.retried)
+    if handler.resumed:
+        result["resumed"] = handler.resumed
+    if handler.abandoned:
+        steps = ", ".join(f"{k}/6" for k in handler.abandoned)
+        result["abandoned_import"] = handler.abandoned
+        result.setdefault("warnings", []).append(
+            f"{uai}: an identifiers import left in progress by an earlier run (step {steps}) was interrupted "
+            "(« Interrompre ») before this one was uploaded.")
     if verdicts is None:
         return result, before, after
     # Remember a "nothing to change" verdict. After a real import, the pages are read and decided once more:

@@ -27,6 +27,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     ConfigurationError,
     NotFoundError,
     SessionExpiredError,
+    TransientError,
     UnexpectedPageError,
     ValidationError,
 )
@@ -65,8 +66,12 @@ SERVICE_FORM = "form-service"
 ACCESS_TABLE = "droits-acces"
 ACCESS_FORM = "form-ajout-acces"
 CSRF_REFUSED = "Jeton de sécurité invalide"
+#: « Accès population »: the flash message of a rule added twice
+RULE_EXISTS = "Ce droit d'accès existe déjà"
 # "Importer les identifiants Pronote" (docs/import-screens.md)
 IMPORT_FORM = "form-import"
+#: the form page's notice of an unfinished import, with its link « Reprendre l'import »
+IMPORT_RUNNING = "import-en-cours"
 STEP_FORM = "form-etape"
 STEP_TABLE = "rapprochement"
 IDENTIFIERS_TABLE = "identifiants"
@@ -456,7 +461,14 @@ class KdecoleConsole:
                 form.choose(label, wanted)
             elif wanted:
                 raise UnexpectedPageError(f"The access form of {page.uai} has no field « {label} ».")
-        self.post(form, f"add the access of profile '{rule.profile}' to service {page.code} of {page.uai}")
+        what = f"add the access of profile '{rule.profile}' to service {page.code} of {page.uai}"
+        try:
+            self.post(form, what)
+        except ValidationError as exc:
+            if any(RULE_EXISTS in problem for problem in exc.problems):
+                # Another run added it since this one read the rules: read them again.
+                raise TransientError(f"Could not {what}: the console says it exists already.") from None
+            raise
 
     def delete_rule(self, page: AccessPage, rule: Rule) -> None:
         form = page.delete_forms.get(rule)
@@ -484,17 +496,30 @@ class KdecoleConsole:
         """Every ENT account attached to the site."""
         return directory_of(self.get(self.url("directory", uai=uai), f"read the ENT directory of {uai}"), uai)
 
-    def start_import(self, uai: str, mode: str, filename: str, content: bytes) -> ImportPage:
-        """Upload an identifiers file in ``mode``; return the first step."""
+    def start_import(self, uai: str, mode: str, filename: str, content: bytes) -> tuple[ImportPage, int | None]:
+        """Upload an identifiers file in ``mode``; return the first step, and the step of an import left in
+        progress (by a run that was killed), which is interrupted first (None when there was none)."""
         url = self.url("identifiers_form", uai=uai)
-        form = read_form(self.get(url, f"open « Importer les identifiants Pronote » for {uai}"), IMPORT_FORM, url)
+        what = f"open « Importer les identifiants Pronote » for {uai}"
+        doc = self.get(url, what)
+        left = None
+        running = doc.xpath(f"//*[@id='{IMPORT_RUNNING}']//a[@href]")
+        if running:
+            # « Reprendre l'import », then « Interrompre »: closed explicitly, its validated steps kept.
+            with contextlib.suppress(ImportClosedError):
+                page = self.read_import(uai, urljoin(doc.base_url or url, running[0].get("href")))
+                if not page.finished:
+                    left = page.step
+                    self.interrupt_import(page)
+            doc = self.get(url, what)
+        form = read_form(doc, IMPORT_FORM, url)
         control = form.by_label(IMPORT_ETAB)
         control.selected = [next((v for v, shown in control.options if shown.endswith(f"({uai})")), uai)]
         form.choose(IMPORT_MODE, IMPORT_MODES[mode])
         name = form.by_label(IMPORT_FILE).name
         location = self.post(form, f"upload the identifiers file of {uai}",
                              files={name: (filename, content, "application/xml")})
-        return self.read_import(uai, location)
+        return self.read_import(uai, location), left
 
     def read_import(self, uai: str, url: str) -> ImportPage:
         """Where an import stands: a step page, or the end page."""

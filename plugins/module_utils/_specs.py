@@ -17,7 +17,9 @@ CONSOLE_CONNECTION = {
     "validate_certs": {"type": "bool", "default": True},
     "timeout": {"type": "float", "default": 30.0},
     "retries": {"type": "int", "default": 3},
+    "retry_time": {"type": "float", "default": 60.0},
     "session_cache": {"type": "bool", "default": True},
+    "lock_timeout": {"type": "float", "default": 600.0},
 }
 
 ENT_SERVICE = {
@@ -100,6 +102,7 @@ PRONOTE_CONNECTION = {
     "validate_certs": {"type": "bool", "default": True},
     "timeout": {"type": "float", "default": 30.0},
     "retries": {"type": "int", "default": 3},
+    "retry_time": {"type": "float", "default": 60.0},
 }
 
 #: one établissement's PRONOTE.net base: its UAI and where it is (doc fragment ent.pronote.pronote_base)
@@ -125,6 +128,7 @@ PRONOTE_DELEGATION = {
     "published_espaces": {"type": "list", "elements": "str"},
     "racine": {"type": "str", "default": "Pronote"},
     "published": {"type": "bool", "default": True},
+    "lock_timeout": {"type": "float", "default": 600.0},
 }
 
 #: the test accounts of a sign-on check

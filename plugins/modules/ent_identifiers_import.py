@@ -190,4 +190,15 @@ rapprochement:
     C(no_birth_date), C(homonym)).
   returned: when O(rapprochement) is set
   type: dict
+resumed:
+  description: How many times an attempt went on with the import an earlier attempt of this run had left in
+    progress (after a server error or an expired session), instead of uploading the file again.
+  returned: when it happened
+  type: int
+abandoned_import:
+  description: The step (1 to 6) of an import left in progress by an earlier run (killed), which was
+    interrupted (« Interrompre ») before this one was uploaded.
+  returned: when there was one
+  type: list
+  elements: int
 """

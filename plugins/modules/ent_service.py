@@ -208,6 +208,13 @@ retries:
   description: How many attempts failed transiently before the run succeeded.
   returned: when retried
   type: int
+duplicates_removed:
+  description:
+    - Codes of exact copies of the PRONOTE service (same label, same settings) that two runs started at the
+      same time on different controllers had created, removed by this run (the first one is kept).
+  returned: when copies were removed
+  type: list
+  elements: str
 access:
   description: When O(access) is set, the population rules after the run (predicted in check mode), as
     ent.pronote.ent_service_access returns them (C(rules), C(added), C(removed), C(changed)).

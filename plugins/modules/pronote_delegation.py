@@ -76,6 +76,13 @@ options:
     description: Whether the base ends published (I(Publier la base)).
     type: bool
     default: true
+  lock_timeout:
+    description:
+      - Seconds to wait while another run (on this controller) changes the same base in the hosting console.
+        A run takes a lock per hosting console and établissement around its read-compare-change cycle.
+      - When the wait is over, this établissement fails with "another run is working on it" and nothing is changed.
+    type: float
+    default: 600
 author:
   - ENT PRONOTE ops
 """
@@ -106,4 +113,10 @@ retries:
   description: How many attempts failed transiently before the run succeeded.
   returned: when an attempt failed
   type: int
+republished:
+  description:
+    - An earlier run of this controller was stopped (killed) while the base was unpublished to change its
+      settings; this run published it again before anything else.
+  returned: when it happened
+  type: bool
 """

@@ -9,6 +9,7 @@ failures into a plain ``failed`` result, and scrubs secrets from the result.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 from typing import Any
 
@@ -19,6 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.ent.pronote.plugins.module_utils._errors import EntPronoteError
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
+from ansible_collections.ent.pronote.plugins.module_utils._locks import work_lock
 
 
 class EntAction(ActionBase):
@@ -81,9 +83,19 @@ class EntAction(ActionBase):
     def http(params: dict[str, Any], **overrides: Any) -> HttpSettings:
         """TLS and time limits of the connection options of ``params``."""
         values = {"validate_certs": params["validate_certs"], "ca_path": params.get("ca_path"),
-                  "timeout": params["timeout"], "retries": params["retries"]}
+                  "timeout": params["timeout"], "retries": params["retries"],
+                  "retry_time": params["retry_time"]}
         values.update(overrides)
         return HttpSettings(**values)
+
+    def locked(self, system_url: str, uai: str, params: dict[str, Any], what: str) -> Any:
+        """The établissement's lock on ``system_url`` around a read-compare-change cycle (``_locks``).
+
+        Check mode changes nothing and takes no lock: a dry run never waits for a real one.
+        """
+        if self.check_mode:
+            return contextlib.nullcontext(0.0)
+        return work_lock(system_url, uai, params["lock_timeout"], what=what)
 
     def diff(self, before: Any, after: Any, name: str) -> dict[str, Any]:
         """``diff`` result key when ``--diff`` is on."""

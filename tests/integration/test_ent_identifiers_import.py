@@ -272,3 +272,41 @@ def test_report_then_manual_matches(sandbox: Sandbox, work: Path) -> None:
     # without the file, the decisions stay: they are kept, not removed
     third = run_tasks(sandbox, work, [imp(src=str(src))], hosts=uai).result(uai)
     assert third["changed"] is False and third["counts"]["total"]["kept"] >= len(decided), third
+
+
+def imports_of(sandbox: Sandbox, uai: str) -> list[tuple[str, int]]:
+    """(status, current step) of every import of the site, oldest first."""
+    db = sqlite3.connect(f"file:{sandbox.state_dir / 'sandbox.db'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT i.status, i.current_step FROM imports i JOIN etabs e ON e.id = i.etab_id"
+                          " WHERE e.uai = ? ORDER BY i.id", (uai,)).fetchall()
+    finally:
+        db.close()
+
+
+def test_an_import_left_in_progress_by_a_killed_run_is_interrupted_and_said(clean_faults: Sandbox,
+                                                                             work: Path) -> None:
+    from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
+    from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
+
+    sandbox = clean_faults
+    uai = uai_for(sandbox, "abort")
+    src = export(sandbox, uai, work / f"{uai}.xml")
+    group = sandbox.group_vars(sandbox.group_of(uai))
+    # A run killed after its first step: the import stays « en cours » at step 2/6.
+    console = KdecoleConsole(ConsoleSettings(group["ent_console_url"], group["ent_admin_login"], ADMIN_PASSWORD,
+                                             HttpSettings(ca_path=sandbox.ca), session_cache=False))
+    page, left = console.start_import(uai, "complet", src.name, src.read_bytes())
+    assert left is None
+    console.validate_step(page, {})
+    console.close()
+    assert imports_of(sandbox, uai)[-1] == ("en_cours", 2)
+
+    run = run_tasks(sandbox, work, [imp(src=str(src))], hosts=uai).result(uai)
+    assert run.get("failed") is not True, run
+    assert run["abandoned_import"] == [2]
+    assert any("left in progress by an earlier run (step 2/6) was interrupted" in w for w in run["warnings"])
+    statuses = imports_of(sandbox, uai)
+    assert statuses[-2][0] == "interrompu" and statuses[-1][0] == "termine"
+    assert not any(status == "en_cours" for status, _ in statuses)
+    assert_no_wrong_pair(sandbox, uai)

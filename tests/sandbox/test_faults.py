@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -127,3 +129,54 @@ def test_landing_page(sandbox: Sandbox, browser: Browser) -> None:
     assert text(one(doc, "//code[@id='mot-de-passe']")) == "Demo-2026!"
     faults = {text(tr.xpath("th")[0]): text(tr.xpath("td")[0]) for tr in doc.xpath("//table[@id='pannes']//tr")}
     assert faults["latency_ms"] == "5"
+
+
+class _Records(logging.Handler):
+    """The sandbox log's records during a test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def sandbox_log() -> Iterator[_Records]:
+    handler = _Records()
+    logger = logging.getLogger("sandbox")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+def test_an_injected_500_is_logged_as_such(sandbox: Sandbox, browser: Browser, sandbox_log: _Records) -> None:
+    sandbox.control("POST", "faults", {"error_rate": 1.0, "error_phase": "after"})
+    try:
+        assert browser.get("/mbn/cas/login").status_code == 500
+    finally:
+        sandbox.control("POST", "faults", {"error_rate": 0, "error_phase": "before"})
+    [record] = [r for r in sandbox_log.records if "500" in r.getMessage()]
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert "panne injectée : error_after" in record.getMessage() and "GET /mbn/cas/login" in record.getMessage()
+
+
+def test_a_bug_answered_500_is_logged_with_its_traceback(sandbox: Sandbox, browser: Browser,
+                                                          sandbox_log: _Records,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox import pronote_net
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("bogue de démonstration")
+
+    monkeypatch.setattr(pronote_net, "load_base", broken)
+    uai = sandbox.etabs("mbn")[0]["uai"]
+    response = browser.get(f"/index-education/{uai}/pronote/")
+    assert response.status_code == 500
+    errors = [r for r in sandbox_log.records if r.levelno == logging.ERROR]
+    assert errors, "the 500 of a bug was not logged"
+    assert errors[-1].exc_info is not None and errors[-1].exc_info[0] is RuntimeError
+    assert "erreur interne" in errors[-1].getMessage()
+    formatted = logging.Formatter().format(errors[-1])
+    assert "bogue de démonstration" in formatted and "Traceback" in formatted

@@ -56,6 +56,7 @@ class Handler:
 def no_sleep(monkeypatch):
     slept = []
     monkeypatch.setattr(_engine.time, "sleep", slept.append)
+    monkeypatch.setattr(_engine.random, "uniform", lambda low, high: 1.0)  # the jitter's middle
     return slept
 
 
@@ -205,3 +206,57 @@ def test_a_server_that_always_fails_after_a_step_is_bounded(no_sleep):
         ensure(handler, check_mode=False, attempts=2)
     assert str(err.value) == "HTTP 500 (gave up after 16 attempts)"
     assert handler.calls.count("apply") == 16
+
+
+# --- retrying: a read outside the cycle ---------------------------------------------
+def test_retrying_reads_again_after_a_transient_failure(monkeypatch):
+    from ansible_collections.ent.pronote.plugins.module_utils import _engine
+
+    monkeypatch.setattr(_engine.time, "sleep", lambda _s: None)
+    calls = []
+
+    def read():
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientError("HTTP 503")
+        return "pages"
+
+    assert _engine.retrying(read, attempts=4) == "pages" and len(calls) == 3
+
+
+def test_retrying_gives_up_and_says_so(monkeypatch):
+    from ansible_collections.ent.pronote.plugins.module_utils import _engine
+
+    monkeypatch.setattr(_engine.time, "sleep", lambda _s: None)
+
+    def read():
+        raise TransientError("HTTP 503")
+
+    with pytest.raises(TransientError, match=r"HTTP 503 \(gave up after 3 attempts\)"):
+        _engine.retrying(read, attempts=3)
+    with pytest.raises(TransientError, match=r"^HTTP 503$"):
+        _engine.retrying(read, attempts=1)
+
+
+def test_retrying_does_not_retry_what_is_not_transient():
+    from ansible_collections.ent.pronote.plugins.module_utils import _engine
+
+    calls = []
+
+    def read():
+        calls.append(1)
+        raise ValidationError("refused")
+
+    with pytest.raises(ValidationError):
+        _engine.retrying(read, attempts=5)
+    assert len(calls) == 1
+
+
+def test_the_pause_has_jitter_within_half_either_side(monkeypatch, no_sleep):
+    import random
+
+    monkeypatch.setattr(_engine.random, "uniform", random.Random(5).uniform)  # the real jitter, seeded
+    slept = no_sleep
+    for _ in range(200):
+        _engine.pause(1.0, 2)
+    assert all(1.0 <= s <= 3.0 for s in slept) and len(set(slept)) > 100

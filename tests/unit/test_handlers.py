@@ -30,7 +30,9 @@ class StubConsole:
 
     def __init__(self, rows=(), fields=None, rules=()):
         self.rows = list(rows)
-        self.fields = {r.code: dict(fields or FIELDS) for r in self.rows}
+        # each service's form says what its row in the list says
+        self.fields = {r.code: dict(fields) if fields else {**FIELDS, "label": r.label, "sso_type": r.sso_type}
+                       for r in self.rows}
         self.rules = list(rules)
         self.calls = []
 
@@ -173,3 +175,59 @@ def test_access_with_code_does_not_list_services():
     console.list_services = None  # would fail if called
     state = AccessHandler(console, UAI, access_params(code="USER_0", profiles=["Elève"]), False).read()
     assert state.code == "USER_0" and state.rules == [Rule("Elève")]
+
+
+# --- two runs that raced to create the service ---------------------------------
+COPY = ServiceRow("USER_9", "pronote", "SSO Pronote avec CAS", False, False)
+
+
+def test_exact_copies_left_by_a_race_are_repaired_keeping_the_first():
+    console = StubConsole([ABS, PRONOTE, CANTINE, COPY])
+    handler = ServiceHandler(console, UAI, service_params())
+    before = handler.read()
+    assert before.row is PRONOTE and [r.code for r in before.duplicates] == ["USER_9"]
+    outcome = ensure(handler, check_mode=False, backoff=0)
+    assert outcome.changed and console.calls == [("delete", "USER_9")]
+    assert outcome.plan == {"_duplicates": ["USER_9"]}
+    # and the next run has nothing to do
+    again = ensure(ServiceHandler(console, UAI, service_params()), check_mode=False, backoff=0)
+    assert not again.changed and console.calls == [("delete", "USER_9")]
+
+
+def test_a_race_copy_is_only_predicted_in_check_mode():
+    console = StubConsole([PRONOTE, COPY])
+    outcome = ensure(ServiceHandler(console, UAI, service_params()), check_mode=True, backoff=0)
+    assert outcome.changed and console.calls == []
+
+
+def test_two_services_that_differ_are_not_a_race_and_stay_refused():
+    console = StubConsole([PRONOTE, COPY])
+    console.fields["USER_9"]["xiti_type"] = "Autre"  # made by hand, or by another tool: not provably ours
+    with pytest.raises(ValidationError, match=r"Several services of 0671234C look like PRONOTE \(USER_0, USER_9\)"):
+        ensure(ServiceHandler(console, UAI, service_params()), check_mode=False, backoff=0)
+    assert console.calls == []
+
+
+def test_copies_are_never_removed_when_a_code_is_given():
+    console = StubConsole([PRONOTE, COPY])
+    outcome = ensure(ServiceHandler(console, UAI, service_params(code="USER_9")), check_mode=False, backoff=0)
+    assert not outcome.changed and console.calls == []
+
+
+class RacingConsole(StubConsole):
+    """Another controller's run creates its copy while this one creates its own."""
+
+    def create_service(self, uai, values):
+        mine = super().create_service(uai, values)
+        self.rows.append(ServiceRow("USER_99", values["label"], values["sso_type"], False, False))
+        self.fields["USER_99"] = dict(self.fields[mine.code])
+        return mine
+
+
+def test_the_create_path_reads_again_and_removes_the_other_runs_copy():
+    console = RacingConsole([ABS, CANTINE])
+    outcome = ensure(ServiceHandler(console, UAI, service_params(block_version="2018")), check_mode=False,
+                     backoff=0)
+    assert outcome.changed and len(outcome.retried) == 1 and "at the same time" in outcome.retried[0]
+    assert [c[0] for c in console.calls] == ["create", "delete"] and console.calls[1] == ("delete", "USER_99")
+    assert sum(1 for r in console.rows if r.sso_type == "SSO Pronote avec CAS") == 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+import urllib3
 from urllib3.exceptions import MaxRetryError, ResponseError
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
@@ -17,6 +18,8 @@ from ansible_collections.ent.pronote.plugins.module_utils._http import (
     new_session,
     request,
 )
+
+from ansible_collections.ent.pronote.plugins.module_utils import _http as http_module
 
 from .fakes import Reply, ScriptedAdapter, mount
 
@@ -67,7 +70,7 @@ def test_new_session_ignores_the_environment_and_identifies_itself():
 def test_new_session_retries_only_get_and_head(scheme):
     retry = new_session(HttpSettings(retries=5)).get_adapter(scheme + "x.test/").max_retries
     assert retry.allowed_methods == frozenset({"GET", "HEAD"})
-    assert (retry.total, retry.connect, retry.read, retry.status) == (5, 5, 5, 5)
+    assert (retry.minimum, retry.budget) == (5, 60.0)
     assert set(retry.status_forcelist) == set(RETRY_STATUSES) == {500, 502, 503, 504}
     assert retry.raise_on_status is False
     assert retry.is_retry("GET", 503) and retry.is_retry("HEAD", 500)
@@ -164,3 +167,81 @@ def test_transport_errors_become_client_errors(exc, error, text):
 
 def test_tls_error_is_not_transient_but_timeouts_are():
     assert not TLSError.transient and TransientError.transient and not ConfigurationError.transient
+
+
+# --- the retry policy: at least `retries`, then as long as `retry_time` lasts ------
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _fail(retry, clock: Clock, seconds: float):
+    """One more failed attempt, ``seconds`` after the previous one; the next Retry, or MaxRetryError."""
+    clock.now += seconds
+    return retry.increment("GET", "/x", error=urllib3.exceptions.ConnectTimeoutError("down"))
+
+
+def test_at_least_retries_attempts_even_with_no_time_left(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(http_module.time, "monotonic", clock)
+    retry = new_session(HttpSettings(retries=3, retry_time=0)).get_adapter(URL).max_retries
+    for _ in range(3):
+        retry = _fail(retry, clock, 100)
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        _fail(retry, clock, 0)
+
+
+def test_retried_while_the_budget_lasts_then_given_up(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(http_module.time, "monotonic", clock)
+    retry = new_session(HttpSettings(retries=1, retry_time=30)).get_adapter(URL).max_retries
+    made = 0
+    while True:
+        try:
+            retry = _fail(retry, clock, 1.0)
+        except urllib3.exceptions.MaxRetryError:
+            break
+        made += 1
+        assert made < 100
+    # the first failure starts the budget: 30 more seconds of one-second attempts
+    assert 29 <= made <= 31
+
+
+def test_the_default_policy_rides_out_a_30_second_outage(monkeypatch):
+    """Attempts that fail at once, separated by the policy's own pauses: still trying after 30 s."""
+    clock = Clock()
+    monkeypatch.setattr(http_module.time, "monotonic", clock)
+    retry = new_session(HttpSettings()).get_adapter(URL).max_retries
+    waited = 0.0
+    while waited < 30:
+        retry = _fail(retry, clock, 0)
+        pause = retry.get_backoff_time()
+        assert pause <= http_module.BACKOFF_MAX + http_module.BACKOFF_JITTER
+        clock.now += pause
+        waited += pause
+    assert retry.made < 30  # a pause that grows: not a storm of requests
+
+
+def test_zero_retries_is_one_attempt():
+    retry = new_session(HttpSettings(retries=0, retry_time=60)).get_adapter(URL).max_retries
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        retry.increment("GET", "/x", error=urllib3.exceptions.ConnectTimeoutError("down"))
+
+
+def test_a_ticket_url_is_sent_once_whatever_the_policy(monkeypatch):
+    session = new_session(HttpSettings(retries=5))
+    adapter = session.get_adapter(URL)
+    seen = []
+
+    def send(request, **kwargs):
+        seen.append(adapter.max_retries)
+        raise requests.exceptions.ConnectionError("refused")
+
+    monkeypatch.setattr(adapter, "send", send)
+    with pytest.raises(TransientError):
+        request(session, HttpSettings(retries=5), "GET", URL + "?ticket=ST-1", "open", retry=False)
+    assert seen[0].total == 0 and seen[0].connect == 0
+    assert adapter.max_retries.minimum == 5  # restored

@@ -325,3 +325,56 @@ def test_a_project_whose_url_is_not_the_ents_cas_is_refused():
     handler = DelegationHandler(console, "0671234C", PARAMS)
     with pytest.raises(ValidationError, match="not to the ENT's CAS"):
         handler.plan(handler.read())
+
+
+class Killed(BaseException):
+    """SIGKILL: no ``finally`` runs (simulated by an exception the handler's ``finally`` cannot undo)."""
+
+
+def test_a_run_killed_while_unpublished_is_published_again_first_by_the_next(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._delegation import UnpublishedMark
+    from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+
+    mark = UnpublishedMark("https://hebergement.example/", "0671234C", str(tmp_path))
+    console = FakeHosting(current())
+
+    def killed_while_saving(pages, wanted, uai):
+        console.calls.append("delegation")
+        console.set_published = lambda *a: (_ for _ in ()).throw(Killed())  # the process is gone
+        raise Killed()
+
+    console.save_delegation = killed_while_saving
+    with pytest.raises(Killed):
+        ensure(DelegationHandler(console, "0671234C", PARAMS, mark), False, attempts=1)
+    assert not console.settings.published and mark.exists()  # what a SIGKILL leaves
+
+    nxt = FakeHosting(console.settings)
+    handler = DelegationHandler(nxt, "0671234C", PARAMS, mark)
+    assert handler.recover() is True
+    assert nxt.calls == ["publier"] and nxt.settings.published and not mark.exists()
+    outcome = ensure(handler, False, attempts=1)
+    assert outcome.changed and nxt.settings.cas and nxt.settings.published
+    assert nxt.calls == ["publier", "arreter", "delegation", "publier"] and not mark.exists()
+
+
+def test_no_mark_no_recovery_and_a_base_unpublished_on_purpose_stays_so(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._delegation import UnpublishedMark
+
+    mark = UnpublishedMark("https://hebergement.example/", "0671234C", str(tmp_path))
+    console = FakeHosting(current(published=False))
+    assert DelegationHandler(console, "0671234C", PARAMS, mark).recover() is False and console.calls == []
+    mark.set()
+    unpublished = {**PARAMS, "published": False}
+    assert DelegationHandler(console, "0671234C", unpublished, mark).recover() is False
+    assert console.calls == [] and not mark.exists()
+
+
+def test_a_finished_run_leaves_no_mark(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._delegation import UnpublishedMark
+    from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+
+    mark = UnpublishedMark("https://hebergement.example/", "0671234C", str(tmp_path))
+    console = FakeHosting(current(), fail="enregistrer")
+    with pytest.raises(TransientError):
+        ensure(DelegationHandler(console, "0671234C", PARAMS, mark), False, attempts=1)
+    assert console.settings.published and not mark.exists()
