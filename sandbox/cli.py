@@ -1,7 +1,7 @@
 """Command line: ``python -m sandbox <command>``.
 
 Commands: start, stop, status, seed, inventory, load-directory, faults,
-expire-sessions, export, truth, add-pronote-accounts, pronote-accounts, pronote-base.
+expire-sessions, export, truth, add-pronote-accounts, pronote-accounts, pronote-base, cas.
 Exit codes: 0 success, 1 failure, 2 invalid input, 3 (status) not running.
 """
 
@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from sandbox import db, pronote, pronote_accounts, pronote_net, server
+from sandbox import cas, db, pronote, pronote_accounts, pronote_net, refdata, server
 from sandbox.directory import DirectoryError, load_file
 from sandbox.inventory import write_inventory
 from sandbox.seed import DEFAULT_ETABS, DEFAULT_PROJECTS, DEFAULT_SEED, SeedError, SeedOptions, seed_database
@@ -127,6 +127,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--identifiant-cas", action="append", default=[], metavar="IDENT=LOGIN",
                    help="Identifiant CAS d'un compte ('' le vide)")
     p.add_argument("--show", action="store_true", help="afficher la base en JSON")
+
+    p = command("cas", "régler le CAS d'un projet : dialecte (page de connexion Apereo, ou page de sélection du"
+                       " profil K-d'école d'abord) et sources d'identité proposées ; affiche le résultat en JSON")
+    p.add_argument("--project", required=True, help="le projet ENT (slug)")
+    p.add_argument("--dialecte", choices=refdata.CAS_DIALECTS)
+    p.add_argument("--sources", choices=cas.SOURCE_CHOICES,
+                   help="sources de la page de sélection : toutes (comptes de l'ENT, ÉduConnect, agents) ou"
+                        " seulement ÉduConnect")
     return parser
 
 
@@ -408,11 +416,26 @@ def cmd_pronote_base(args: argparse.Namespace, sd: StateDir) -> int:
     return 0
 
 
+def cmd_cas(args: argparse.Namespace, sd: StateDir) -> int:
+    conn = _seeded_conn(sd)
+    if conn is None:
+        return 1
+    try:
+        shown = cas.set_cas_options(conn, args.project, args.dialecte, args.sources)
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        conn.close()
+    print(json.dumps(shown, ensure_ascii=False, indent=2))
+    return 0
+
+
 COMMANDS = {
     "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "seed": cmd_seed, "inventory": cmd_inventory,
     "load-directory": cmd_load_directory, "faults": cmd_faults, "expire-sessions": cmd_expire_sessions,
     "export": cmd_export, "truth": cmd_truth, "add-pronote-accounts": cmd_add_pronote_accounts,
-    "pronote-accounts": cmd_pronote_accounts, "pronote-base": cmd_pronote_base,
+    "pronote-accounts": cmd_pronote_accounts, "pronote-base": cmd_pronote_base, "cas": cmd_cas,
 }
 
 

@@ -74,7 +74,10 @@ def test_inventory_command(tmp_path: Path) -> None:
     assert run(state, "seed").returncode == 0
     done = run(state, "inventory", "--out", str(tmp_path / "inv"), "--url", "https://127.0.0.1:8443/")
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8").count("ent_") == 3
+    occitanie = (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8")
+    # the project whose CAS speaks the K-d'école dialect: its local-accounts source
+    assert 'ent_cas_selection: "TOULO-ENT_parent_eleve"' in occitanie
+    assert "ent_cas_selection" not in (tmp_path / "inv" / "group_vars" / "ent_mbn.yml").read_text(encoding="utf-8")
 
 
 def test_seed_cli_refuses_second_seed_and_resets(tmp_path: Path) -> None:
@@ -102,3 +105,20 @@ def test_default_seed_is_stable(tmp_path: Path) -> None:
     done = run(tmp_path, "seed")
     region = [tuple(line.split(" — ")[0].split(None, 2)) for line in done.stdout.splitlines() if line.startswith("  0")]
     assert region == DEFAULT_REGION
+
+
+def test_cas_command_offers_only_educonnect_then_everything_again(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert run(state, "seed").returncode == 0
+    only = run(state, "cas", "--project", "occitanie", "--sources", "educonnect")
+    assert only.returncode == 0, only.stderr
+    shown = json.loads(only.stdout)
+    assert shown["dialecte"] == "kdecole" and [s["type"] for s in shown["sources"]] == ["educonnect"]
+    # the generated inventory no longer names a local source the CAS does not offer
+    assert run(state, "inventory", "--out", str(tmp_path / "inv")).returncode == 0
+    assert "ent_cas_selection" not in (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8")
+    every = json.loads(run(state, "cas", "--project", "occitanie", "--sources", "toutes").stdout)
+    assert [s["type"] for s in every["sources"]] == ["educonnect", "local", "agents"]
+    assert json.loads(run(state, "cas", "--project", "mbn").stdout) == {"projet": "mbn", "dialecte": "apereo"}
+    unknown = run(state, "cas", "--project", "nulle-part")
+    assert unknown.returncode == 2 and "projet inconnu" in unknown.stderr
