@@ -18,6 +18,7 @@ CONSOLE_CONNECTION = {
     "timeout": {"type": "float", "default": 30.0},
     "retries": {"type": "int", "default": 3},
     "session_cache": {"type": "bool", "default": True},
+    "cas_selection": {"type": "str"},
 }
 
 ENT_SERVICE = {
@@ -138,6 +139,7 @@ SSO_ACCOUNT = {
 CAS_SSO_CHECK = {
     **PRONOTE_BASE,
     "cas_url": {"type": "str", "required": True},
+    "cas_selection": {"type": "str"},
     "accounts": {"type": "list", "elements": "dict", "required": True, "options": SSO_ACCOUNT},
     "fail_on_error": {"type": "bool", "default": True},
 }
