@@ -116,7 +116,8 @@ def test_cas_command_offers_only_educonnect_then_everything_again(tmp_path: Path
     assert shown["dialecte"] == "kdecole" and [s["type"] for s in shown["sources"]] == ["educonnect"]
     # the generated inventory no longer names a local source the CAS does not offer
     assert run(state, "inventory", "--out", str(tmp_path / "inv")).returncode == 0
-    assert "ent_cas_selection" not in (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8")
+    group_vars = (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8")
+    assert "ent_cas_selection" not in group_vars
     every = json.loads(run(state, "cas", "--project", "occitanie", "--sources", "toutes").stdout)
     assert [s["type"] for s in every["sources"]] == ["educonnect", "local", "agents"]
     assert json.loads(run(state, "cas", "--project", "mbn").stdout) == {"projet": "mbn", "dialecte": "apereo"}

@@ -18,7 +18,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._cas import (
 from ansible_collections.ent.pronote.plugins.module_utils._errors import AuthenticationError, UnexpectedPageError
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, new_session
 
-from .fakes import BASE, CAS_ERROR, LOGIN, PASSWORD, UAI, fixture_text, mount
+from .fakes import BASE, CAS_ERROR, LOGIN, PASSWORD, UAI, Reply, fixture_text, mount
 
 LOCAL = ("TOULO-ENT_parent_eleve", "Se connecter avec un compte de l’ENT (identifiant remis par l'établissement)",
          True)
@@ -176,3 +176,18 @@ def test_an_apereo_cas_is_unchanged_with_or_without_a_source(fake_ent):
     assert open_login_page(session, http, URL).url == URL
     form = open_login_page(session, http, URL, LOCAL[0])  # an Apereo CAS ignores the parameter
     assert b'id="fm1"' in form.content
+
+
+@pytest.mark.parametrize(("sources", "selection"), [([EDU], None), ([EDU], LOCAL[0]), ([EDU, LOCAL], EDU[0])])
+def test_the_sign_on_check_classifies_no_local_accounts(kdecole, monkeypatch, sources, selection):
+    from ansible_collections.ent.pronote.plugins.module_utils import _sso
+
+    kdecole.sources = sources
+    service = BASE + "pronote/eleve.html"
+    kdecole.once("GET", "pronote/eleve.html", Reply(302, location=BASE + "cas/login?" + urlencode({"service": service})))
+    monkeypatch.setattr(_sso, "new_session", lambda http: mount(new_session(http), kdecole))
+    check = _sso.sign_on(HttpSettings(retries=0, timeout=5.0), BASE + "pronote/", BASE + "cas",
+                         _sso.SsoAccount("Elève", "eleve.test", "pw"), selection)
+    assert (check.ok, check.code) == (False, "cas_sans_comptes_locaux")
+    assert check.cause == _sso.CAUSES["cas_sans_comptes_locaux"][0] and "ent_cas_selection" in check.fix
+    assert not kdecole.cas_posts()
