@@ -136,6 +136,7 @@ def create_app(sd: StateDir, rt: Runtime | None = None, trust_ca: Iterable[str |
     app.add_url_rule("/", "landing", landing)
     app.register_blueprint(control.bp)
     app.register_blueprint(cas.bp)
+    app.register_blueprint(cas.idp_bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(pronote_net.bp)
     return app

@@ -10,6 +10,17 @@ validation attempt, successful or not) and expire after
 cookie ``CASTGC`` (path ``/<slug>/cas/``, Secure, HttpOnly) lasts
 ``Settings.tgc_ttl_s`` (2 hours).
 
+Two dialects (docs/console-screens.md, "CAS dialects"): ``apereo`` shows
+its login form (``<form id="fm1">``) at once; ``kdecole`` (the public
+K-d'école servers, ``https://cas.<ent-domain>/login?selection=<source>``)
+first shows a page where the user picks an identity source, unless
+``selection`` names one: the ENT's local accounts (the CAS's own form,
+``<form class="cas__login-form">``), EduConnect or the académie's agents (a
+SAML redirect to an identity provider elsewhere: here :data:`idp_bp`, a
+page no client can sign in through). A project's dialect comes from
+:mod:`sandbox.refdata`; ``python -m sandbox cas`` changes it, or offers only
+EduConnect (:func:`set_cas_options`).
+
 Released attributes come from :data:`ATTRIBUTE_PROVIDERS`; the base provider
 releases ``uid``, ``ENTPersonProfils``, ``ENTPersonStructRattach`` (one value
 per UAI), ``nom`` and ``prenom``; :func:`pronote_id_attributes` adds
@@ -19,7 +30,7 @@ the service URL (docs/import-screens.md, "CAS: idPronote").
 The XML answer writes each attribute as ``<cas:NAME>value</cas:NAME>``
 (repeated when multi-valued), or, for a project switched to the other form
 real servers use (:func:`set_attribute_form`, ``python -m sandbox
-cas-attributes``), as ``<cas:attribute name="NAME" value="value"/>``.
+cas --attributs name-value``), as ``<cas:attribute name="NAME" value="value"/>``.
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from flask import Blueprint, Response, g, make_response, redirect, render_template, request
+from flask import Blueprint, Response, g, make_response, redirect, render_template, request, url_for
 
 from sandbox import db, refdata
 from sandbox.projects import register_project_prefix
@@ -47,6 +58,9 @@ CAS_NS = "http://www.yale.edu/tp/cas"
 TGC_COOKIE = "CASTGC"
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 FLOW_EXPIRED = "La page de connexion a expiré. Veuillez vous reconnecter."
+UNKNOWN_SOURCE = "Source d'identité inconnue : « {code} ». Choisissez votre profil de connexion."
+#: what ``python -m sandbox cas --sources`` may offer on the selection page
+SOURCE_CHOICES = ("toutes", "educonnect")
 LOOPBACK_NAMES = ("localhost",)
 
 #: (conn, user row, service URL) -> extra attributes as (name, value) pairs.
@@ -332,6 +346,93 @@ def _refuse_service() -> Response:
                 title="Application non autorisée à utiliser CAS", layout="cas.html")
 
 
+# ---------------------------------------------------------------- dialects
+
+def _meta_key(slug: str, what: str) -> str:
+    return f"cas.{slug}.{what}"
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def project_dialect(conn: sqlite3.Connection, slug: str) -> str:
+    """``apereo`` or ``kdecole``: the switch set by :func:`set_cas_options`, else the reference data's."""
+    info = refdata.PROJECTS_BY_SLUG.get(slug)
+    return _meta(conn, _meta_key(slug, "dialecte")) or (info.cas_dialect if info else "apereo")
+
+
+def offered_sources(conn: sqlite3.Connection, slug: str) -> tuple[refdata.CasSource, ...]:
+    """The identity sources the project's selection page offers (K-d'école dialect)."""
+    info = refdata.PROJECTS_BY_SLUG.get(slug) or refdata.ProjectInfo(slug, slug, "", ())
+    sources = info.cas_sources()
+    if _meta(conn, _meta_key(slug, "sources")) == "educonnect":
+        sources = tuple(s for s in sources if s.kind == "educonnect")
+    return sources
+
+
+def cas_options(conn: sqlite3.Connection, slug: str) -> dict[str, object]:
+    """The CAS of a project as ``python -m sandbox cas --show`` prints it."""
+    dialect = project_dialect(conn, slug)
+    out: dict[str, object] = {"projet": slug, "dialecte": dialect, "attributs": attribute_form(conn, slug)}
+    if dialect == "kdecole":
+        out["sources"] = [{"selection": s.code, "type": s.kind, "libellé": s.label}
+                          for s in offered_sources(conn, slug)]
+    return out
+
+
+def set_cas_options(conn: sqlite3.Connection, slug: str, dialect: str | None = None,
+                    sources: str | None = None, attributes: str | None = None) -> dict[str, object]:
+    """Set a project's CAS dialect, the sources its selection page offers (``toutes`` or ``educonnect``)
+    and the form of the attributes its validation answers give (:func:`set_attribute_form`)."""
+    if conn.execute("SELECT 1 FROM projects WHERE slug = ?", (slug,)).fetchone() is None:
+        raise ValueError(f"projet inconnu : {slug}")
+    if dialect is not None and dialect not in refdata.CAS_DIALECTS:
+        raise ValueError(f"dialecte inconnu : {dialect} (choix : {', '.join(refdata.CAS_DIALECTS)})")
+    if sources is not None and sources not in SOURCE_CHOICES:
+        raise ValueError(f"sources inconnues : {sources} (choix : {', '.join(SOURCE_CHOICES)})")
+    if attributes is not None and attributes not in ATTRIBUTE_FORMS:
+        raise ValueError(f"forme d'attributs inconnue : {attributes} (connues : {', '.join(ATTRIBUTE_FORMS)})")
+    with db.write(conn):
+        for what, value in (("dialecte", dialect), ("sources", sources)):
+            if value is not None:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (_meta_key(slug, what), value))
+    if attributes is not None:
+        set_attribute_form(conn, slug, attributes)
+    return cas_options(conn, slug)
+
+
+def _chosen_source(conn: sqlite3.Connection) -> refdata.CasSource | None:
+    code = request.args.get("selection")
+    return next((s for s in offered_sources(conn, g.project["slug"]) if s.code == code), None)
+
+
+def _kept_query(*names: str) -> dict[str, str]:
+    return {k: v for k, v in request.args.items() if k in names and v}
+
+
+def _selection_page(conn: sqlite3.Connection) -> Response:
+    """The K-d'école page where the user picks an identity source; ``service`` kept in every link."""
+    kept = _kept_query("service", "renew", "gateway")
+    sources = offered_sources(conn, g.project["slug"])
+    categories: dict[str, list[tuple[refdata.CasSource, str]]] = {}
+    for source in sources:
+        href = request.path + "?" + urlencode({"selection": source.code, **kept})
+        categories.setdefault(source.category, []).append((source, href))
+    code = request.args.get("selection")
+    error = UNKNOWN_SOURCE.format(code=code) if code else None
+    return make_response(render_template("cas_selection.html", categories=categories, kept=kept, error=error,
+                                         action=request.path), 200)
+
+
+def _to_identity_provider(source: refdata.CasSource) -> Response:
+    """EduConnect and agents: a SAML redirect to an identity provider elsewhere."""
+    relay = token("", 16)
+    saml_request = token("", 48)
+    return redirect(url_for("idp.sso", kind=source.kind, SAMLRequest=saml_request, RelayState=relay), 302)
+
+
 # ---------------------------------------------------------------- login
 
 def _new_flow(conn: sqlite3.Connection) -> tuple[str, str]:
@@ -351,10 +452,20 @@ def _consume_flow(conn: sqlite3.Connection, lt: str, execution: str) -> bool:
 
 
 def _login_form(conn: sqlite3.Connection, error: str | None = None, username: str = "") -> Response:
+    """The login form of the project's dialect, or (K-d'école) the selection page or the SAML redirect first."""
+    kdecole = project_dialect(conn, g.project["slug"]) == "kdecole"
+    if kdecole:
+        source = _chosen_source(conn)
+        if source is None:
+            return _selection_page(conn)
+        if source.kind != "local":
+            return _to_identity_provider(source)
     lt, execution = _new_flow(conn)
-    query = {k: v for k, v in request.args.items() if k in ("service", "renew", "gateway") and v}
+    query = _kept_query("selection", "service", "renew", "gateway") if kdecole else _kept_query(
+        "service", "renew", "gateway")
     action = request.path + ("?" + urlencode(query) if query else "")
-    return make_response(render_template("cas_login.html", lt=lt, execution=execution, action=action,
+    template = "cas_kdecole_login.html" if kdecole else "cas_login.html"
+    return make_response(render_template(template, lt=lt, execution=execution, action=action,
                                          error=error, username=username), 200)
 
 
@@ -404,6 +515,8 @@ def login_post() -> Response:
         return _refuse_service()
     form = request.form
     username = form.get("username", "")
+    if project_dialect(conn, g.project["slug"]) == "kdecole" and getattr(_chosen_source(conn), "kind", "") != "local":
+        return _login_form(conn)  # the selection page (or the identity provider) of the source asked for
     if not _consume_flow(conn, form.get("lt", ""), form.get("execution", "")) or form.get("_eventId") != "submit":
         return _login_form(conn, FLOW_EXPIRED, username)
     user = _authenticate(conn, username, form.get("password", ""))
@@ -475,3 +588,23 @@ def service_validate() -> Response:
 def p3_service_validate() -> Response:
     """CAS 3.0 validation with ``cas:attributes``."""
     return _service_validate()
+
+
+# ---------------------------------------------------------------- identity providers elsewhere
+
+#: EduConnect and the académie's agents, as the K-d'école CAS redirects to them (SAML 2.0
+#: HTTP-Redirect binding): a stand-in sign-in page that no client of this project can use.
+idp_bp = Blueprint("idp", __name__, url_prefix="/idp")
+IDP_NAMES = {"educonnect": "ÉduConnect", "agents": "Guichet agents de l'académie"}
+IDP_UNAVAILABLE = ("Ce fournisseur d'identité n'est qu'une façade dans le bac à sable : aucune connexion n'y"
+                   " aboutit. Utilisez un compte de l'ENT.")
+
+
+@idp_bp.route("/<kind>/profile/SAML2/Redirect/SSO", methods=["GET", "POST"])
+def sso(kind: str) -> Response:
+    """The identity provider's sign-in page (``j_username``/``j_password``); posting it never succeeds."""
+    name = IDP_NAMES.get(kind)
+    if name is None or not request.args.get("SAMLRequest"):
+        return page(400, "Requête SAML invalide.", title="Erreur SAML")
+    error = IDP_UNAVAILABLE if request.method == "POST" else None
+    return make_response(render_template("idp_sso.html", name=name, error=error), 200)

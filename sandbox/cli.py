@@ -1,8 +1,7 @@
 """Command line: ``python -m sandbox <command>``.
 
 Commands: start, stop, status, seed, inventory, load-directory, faults,
-expire-sessions, export, truth, add-pronote-accounts, pronote-accounts, pronote-base,
-cas-attributes.
+expire-sessions, export, truth, add-pronote-accounts, pronote-accounts, pronote-base, cas.
 Exit codes: 0 success, 1 failure, 2 invalid input, 3 (status) not running.
 """
 
@@ -14,7 +13,7 @@ import ssl
 import sys
 from pathlib import Path
 
-from sandbox import cas, db, pronote, pronote_accounts, pronote_net, server
+from sandbox import cas, db, pronote, pronote_accounts, pronote_net, refdata, server
 from sandbox.directory import DirectoryError, load_file
 from sandbox.inventory import write_inventory
 from sandbox.seed import DEFAULT_ETABS, DEFAULT_PROJECTS, DEFAULT_SEED, SeedError, SeedOptions, seed_database
@@ -134,12 +133,17 @@ def _parser() -> argparse.ArgumentParser:
                    help="Identifiant CAS d'un compte ('' le vide)")
     p.add_argument("--show", action="store_true", help="afficher la base en JSON")
 
-    p = command("cas-attributes", "forme des attributs dans la réponse XML du CAS d'un projet (/p3/serviceValidate) ;"
-                                  " affiche la forme en JSON")
-    p.add_argument("--project", required=True, help="slug du projet ENT")
-    p.add_argument("--form", choices=cas.ATTRIBUTE_FORMS,
-                   help="elements : <cas:idPronote>X</cas:idPronote> (défaut) ;"
-                        " name-value : <cas:attribute name=\"idPronote\" value=\"X\"/>")
+    p = command("cas", "régler le CAS d'un projet : dialecte (page de connexion Apereo, ou page de sélection du"
+                       " profil K-d'école d'abord) et sources d'identité proposées ; affiche le résultat en JSON")
+    p.add_argument("--project", required=True, help="le projet ENT (slug)")
+    p.add_argument("--dialecte", choices=refdata.CAS_DIALECTS)
+    p.add_argument("--sources", choices=cas.SOURCE_CHOICES,
+                   help="sources de la page de sélection : toutes (comptes de l'ENT, ÉduConnect, agents) ou"
+                        " seulement ÉduConnect")
+    p.add_argument("--attributs", choices=cas.ATTRIBUTE_FORMS,
+                   help="forme des attributs dans la réponse XML (/p3/serviceValidate) : elements :"
+                        " <cas:idPronote>X</cas:idPronote> (défaut) ; name-value :"
+                        " <cas:attribute name=\"idPronote\" value=\"X\"/>")
     return parser
 
 
@@ -439,21 +443,18 @@ def cmd_pronote_base(args: argparse.Namespace, sd: StateDir) -> int:
     return 0
 
 
-def cmd_cas_attributes(args: argparse.Namespace, sd: StateDir) -> int:
+def cmd_cas(args: argparse.Namespace, sd: StateDir) -> int:
     conn = _seeded_conn(sd)
     if conn is None:
         return 1
     try:
-        if args.form:
-            cas.set_attribute_form(conn, args.project, args.form)
-        elif conn.execute("SELECT 1 FROM projects WHERE slug = ?", (args.project,)).fetchone() is None:
-            raise ValueError(f"projet inconnu : {args.project}")
-        print(json.dumps({"project": args.project, "form": cas.attribute_form(conn, args.project)}))
+        shown = cas.set_cas_options(conn, args.project, args.dialecte, args.sources, args.attributs)
     except ValueError as exc:
         _err(str(exc))
         return 2
     finally:
         conn.close()
+    print(json.dumps(shown, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -461,8 +462,7 @@ COMMANDS = {
     "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "seed": cmd_seed, "inventory": cmd_inventory,
     "load-directory": cmd_load_directory, "faults": cmd_faults, "expire-sessions": cmd_expire_sessions,
     "export": cmd_export, "truth": cmd_truth, "add-pronote-accounts": cmd_add_pronote_accounts,
-    "pronote-accounts": cmd_pronote_accounts, "pronote-base": cmd_pronote_base,
-    "cas-attributes": cmd_cas_attributes,
+    "pronote-accounts": cmd_pronote_accounts, "pronote-base": cmd_pronote_base, "cas": cmd_cas,
 }
 
 

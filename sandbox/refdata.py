@@ -10,13 +10,44 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class CasSource:
+    """An identity source of a K-d'école CAS selection page (``login?selection=<code>``)."""
+
+    code: str
+    #: local (the ENT's own accounts, the CAS's login form), educonnect or agents (SAML elsewhere)
+    kind: str
+    category: str
+    label: str
+
+
+#: CAS dialects: Apereo's login page at once, or K-d'école's identity-source selection page first
+CAS_DIALECTS: tuple[str, ...] = ("apereo", "kdecole")
+CAS_SOURCE_KINDS: tuple[str, ...] = ("local", "educonnect", "agents")
+
+
+@dataclass(frozen=True)
 class ProjectInfo:
-    """One ENT project of the vendor's table (name + real CAS URL)."""
+    """One ENT project of the vendor's table (name + real CAS URL), and its CAS's dialect."""
 
     slug: str
     name: str
     real_cas_url: str
     departements: tuple[str, ...]
+    cas_dialect: str = "apereo"
+    #: prefix of the selection codes (``TOULO`` gives ``TOULO-ENT_parent_eleve``); default: the slug
+    cas_prefix: str = ""
+
+    def cas_sources(self) -> tuple[CasSource, ...]:
+        """The identity sources of the project's selection page (K-d'école dialect), in page order."""
+        prefix = self.cas_prefix or self.slug.upper()
+        return (
+            CasSource(f"{prefix}-EDU_parent_eleve", "educonnect", "Élèves et parents",
+                      "Élève ou parent : se connecter avec ÉduConnect"),
+            CasSource(f"{prefix}-ENT_parent_eleve", "local", "Compte de l'ENT",
+                      "Se connecter avec un compte de l'ENT (identifiant et mot de passe remis par l'établissement)"),
+            CasSource(f"{prefix}-AGT_personnel", "agents", "Personnels de l'Éducation nationale",
+                      "Agent de l'Éducation nationale : guichet académique"),
+        )
 
 
 #: The vendor guide's table of ENT projects and their real CAS URLs.
@@ -31,7 +62,8 @@ PROJECTS: tuple[ProjectInfo, ...] = (
     ProjectInfo("kosmos", "Ent Kosmos", "https://cas.pdl.kosmoseducation.com", ("044", "049", "053", "072", "085")),
     ProjectInfo("entcreuse", "L'ENT Creuse", "https://cas.entcreuse.fr", ("023",)),
     ProjectInfo("auvergnerhonealpes", "Ma classe en Auvergne-Rhône-Alpes", "https://cas.ent.auvergnerhonealpes.fr", ("001", "038", "063", "069", "073", "074")),
-    ProjectInfo("occitanie", "Mon ENT Occitanie", "https://cas.mon-ent-occitanie.fr", ("031", "034", "030", "011", "066", "081", "082", "065")),
+    ProjectInfo("occitanie", "Mon ENT Occitanie", "https://cas.mon-ent-occitanie.fr", ("031", "034", "030", "011", "066", "081", "082", "065"),
+                "kdecole", "TOULO"),
     ProjectInfo("mbn", "Mon Bureau Numérique", "https://cas.monbureaunumerique.fr", ("067", "068", "057", "054", "088", "051", "010")),
     ProjectInfo("valdoise", "Moncollege.valdoise.fr", "https://cas.moncollege.valdoise.fr", ("095",)),
     ProjectInfo("webcollege", "Webcollege", "https://cas.webcollege.seinesaintdenis.fr", ("093",)),

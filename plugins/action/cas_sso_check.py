@@ -22,7 +22,8 @@ class ActionModule(EntAction):
             # Signing in stores the Identifiant CAS at a first sign-on: not in check mode.
             result.update(skipped=True, msg="cas_sso_check signs in for real: skipped in check mode.")
             return result
-        info, checks = check_etablissement(self.http(params), base, params["cas_url"], accounts)
+        info, checks = check_etablissement(self.http(params), base, params["cas_url"], accounts,
+                                           cas_selection=params.get("cas_selection") or None)
         failed = [c for c in checks if not c.ok]
         result.update(checks=[c.as_result() for c in checks], ok=len(checks) - len(failed), failed=len(failed))
         if info is not None:

@@ -49,6 +49,16 @@ options:
         the read-compare-change cycle starts again from a fresh read instead.
     type: float
     default: 60
+  cas_selection:
+    description:
+      - The identity source of the ENT's own accounts on a K-d'école CAS, the C(selection) parameter of its
+        address (C(https://cas.<ent-domain>/login?selection=<source>)), for example C(TOULO-ENT_parent_eleve).
+      - The client asks the CAS for that source when the console sends it to sign in. Without it, when the
+        CAS shows its page where the user picks an identity source, the client follows the source whose
+        label says it is the ENT's accounts; a CAS that offers only EduConnect or agents is an error (the
+        administrator, like a test account, must be a local ENT account).
+      - Set it for all modules with C(module_defaults) from the group variable C(ent_cas_selection).
+    type: str
   session_cache:
     description:
       - Keep the signed-in console session in a file of the user's cache directory (mode 0600),

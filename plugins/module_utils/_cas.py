@@ -5,8 +5,23 @@ console client signs its administrator in, and the sign-on check signs test
 accounts in. Real CAS servers differ in their login forms' hidden fields
 (``lt``, ``execution``, ``_eventId``, ``csrfmiddlewaretoken``…): every hidden
 input is posted back as it came.
+
+This is the one module that knows the CAS's screens, in both dialects
+(docs/console-screens.md, "CAS dialects"): Apereo's login form at once, or
+the public K-d'école servers (``https://cas.<ent-domain>/login?selection=<source>``)
+whose login address without ``selection`` shows a page where the user picks
+an identity source: the ENT's local accounts (the CAS's own form), EduConnect
+or the académie's agents (SAML redirects elsewhere, which no client here can
+sign in through). :func:`to_login_form` goes from that page to the local
+accounts' form: the source an ENT project names (``ent_cas_selection``), or
+the one whose label says it is the ENT's accounts (:data:`LOCAL_SOURCE_WORDS`).
 """
 from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import lxml.html
 import requests
@@ -18,6 +33,35 @@ from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSetti
 #: CAS protocol parameter names of the credentials
 USERNAME_FIELD = "username"
 PASSWORD_FIELD = "password"
+
+#: K-d'école: the login address's parameter naming the identity source, and the name of the selection page's
+#: radio inputs (one per source, with a <label>)
+SELECTION_FIELD = "selection"
+#: words of a source's label that say it is the ENT's own accounts (compared without case, accents, punctuation)
+LOCAL_SOURCE_WORDS = ("compte de l'ENT", "compte ENT", "compte local")
+#: words of a source's label that say it is EduConnect (a SAML redirect: a test account cannot use it)
+EDUCONNECT_WORDS = ("EduConnect",)
+#: what the K-d'école CAS says beside its form (the message only; its close button « × » is not part of it)
+KDECOLE_ERROR_CLASS = "cas__alert-message"
+#: a page's bytes may be a selection page (checked before parsing a page that has no password field)
+_SELECTION_MARK = re.compile(rb"""name\s*=\s*["']?selection\b""", re.IGNORECASE)
+
+
+class NoLocalAccountsError(UnexpectedPageError):
+    """The CAS's selection page leads to no login form for the ENT's own accounts (only EduConnect or agents).
+
+    A test account, and the console's administrator, must be local ENT accounts.
+    """
+
+
+@dataclass(frozen=True)
+class Source:
+    """An identity source of a K-d'école selection page."""
+
+    code: str
+    label: str
+    #: local, educonnect or other (agents, another académie's provider…)
+    kind: str
 
 
 def login_form(doc: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
@@ -67,5 +111,157 @@ def sign_in(
 
 def _cas_error(doc: lxml.html.HtmlElement) -> str:
     """The error the CAS shows beside its form (Apereo: ``#msg.errors``)."""
-    found = doc.xpath("//*[@id='msg' or contains(@class, 'errors') or contains(@class, 'alert-danger')]")
+    found = doc.xpath("//*[@id='msg' or contains(@class, 'errors') or contains(@class, 'alert-danger')"
+                      " or contains(@class, $kdecole)]", kdecole=KDECOLE_ERROR_CLASS)
     return text_of(found[0]) if found else ""
+
+
+# --- the K-d'école selection page ---------------------------------------------------------------
+
+def _folded(text: str) -> str:
+    """``text`` without case, accents or punctuation, for comparing labels."""
+    value = unicodedata.normalize("NFKD", text).casefold()
+    value = "".join(c for c in value if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", value).split())
+
+
+def _kind(label: str) -> str:
+    folded = f" {_folded(label)} "
+    if any(f" {_folded(word)} " in folded for word in LOCAL_SOURCE_WORDS):
+        return "local"
+    if any(f" {_folded(word)} " in folded for word in EDUCONNECT_WORDS):
+        return "educonnect"
+    return "other"
+
+
+def selection_sources(doc: lxml.html.HtmlElement) -> list[Source]:
+    """The identity sources of a selection page, in page order (none: not a selection page)."""
+    sources = []
+    for radio in doc.xpath("//input[@type='radio' and @name=$f]", f=SELECTION_FIELD):
+        code = (radio.get("value") or "").strip()
+        labels = doc.xpath("//label[@for=$id]", id=radio.get("id")) if radio.get("id") else []
+        labels = labels or radio.xpath("ancestor::label[1]") or [radio.getparent()]
+        label = text_of(labels[0])
+        if code:
+            sources.append(Source(code, label, _kind(label)))
+    return sources
+
+
+def may_be_selection_page(body: bytes) -> bool:
+    """Whether a page's bytes may be a selection page (cheap: before parsing)."""
+    return bool(_SELECTION_MARK.search(body))
+
+
+def with_selection(url: str, selection: str) -> str:
+    """``url`` (a CAS login address) asking for the identity source ``selection``, its other parameters kept."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != SELECTION_FIELD]
+    return urlunsplit(parts._replace(query=urlencode([(SELECTION_FIELD, selection), *query])))
+
+
+def _asks_no_source(url: str) -> bool:
+    """Whether ``url`` is a CAS login address (``…/login?service=…``) that names no identity source."""
+    parts = urlsplit(url)
+    names = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    return parts.path.rstrip("/").endswith("/login") and "service" in names and SELECTION_FIELD not in names
+
+
+def _described(sources: list[Source]) -> str:
+    return "; ".join(f"« {s.label} » ({s.code})" for s in sources)
+
+
+def choose_source(sources: list[Source], selection: str | None, url: str) -> Source:
+    """The source to sign in with: ``selection`` when given, else the one local-accounts source.
+
+    Raises :class:`NoLocalAccountsError` when the page offers no local accounts
+    (only EduConnect or agents), :class:`UnexpectedPageError` when the choice is
+    not clear.
+    """
+    if selection:
+        chosen = next((s for s in sources if s.code == selection), None)
+        if chosen is not None:
+            return chosen
+    local = [s for s in sources if s.kind == "local"]
+    if not local:
+        raise NoLocalAccountsError(
+            f"The CAS's selection page at {url.split('?')[0]} offers no sign-in with a local ENT account"
+            + (f" (no source « {selection} »)" if selection else "")
+            + f", only: {_described(sources)}. EduConnect and agents' sources are SAML sign-ins elsewhere: "
+            "a test account must be a local ENT account.")
+    if selection:
+        raise UnexpectedPageError(
+            f"The CAS's selection page at {url.split('?')[0]} has no source « {selection} » (ent_cas_selection); "
+            f"its sources: {_described(sources)}.")
+    if len(local) > 1:
+        raise UnexpectedPageError(
+            f"The CAS's selection page at {url.split('?')[0]} offers several sources of local ENT accounts: "
+            f"{_described(local)}. Name the one to use with ent_cas_selection.")
+    return local[0]
+
+
+def to_login_form(
+    session: requests.Session,
+    settings: HttpSettings,
+    response: requests.Response,
+    selection: str | None = None,
+    doc: lxml.html.HtmlElement | None = None,
+) -> requests.Response:
+    """The CAS login form ``response`` leads to.
+
+    ``response`` itself when it is a login form or not a selection page. Given
+    ``selection`` (``ent_cas_selection``), a CAS login address without it is
+    asked again with it, whatever page it showed. From a K-d'école selection
+    page, the form of the chosen source
+    (:func:`choose_source`), reached as its link does (the same address with
+    ``selection=<source>``). Raises :class:`NoLocalAccountsError` when that
+    source leads elsewhere (EduConnect, agents) instead of to the CAS's form.
+    """
+    if doc is None:
+        if "html" not in response.headers.get("Content-Type", "") or not response.content:
+            return response
+        doc = parse_response(response)
+    if login_form(doc) is not None:
+        return response
+    if selection and response.status_code < 400 and _asks_no_source(response.url):
+        # Sent to the CAS's login address without a source: ask for the project's (whatever the page shown).
+        return open_login_page(session, settings, response.url, selection)
+    sources = selection_sources(doc)
+    if not sources:
+        return response
+    source = choose_source(sources, selection, response.url)
+    url = with_selection(response.url, source.code)
+    what = f"open the CAS's login form of the source « {source.code} »"
+    answer = request(session, settings, "GET", url, what)
+    if answer.status_code >= 400:
+        raise UnexpectedPageError(f"Could not {what}: {url.split('?')[0]} answered HTTP {answer.status_code}.")
+    if not is_login_page(answer):
+        raise NoLocalAccountsError(
+            f"The CAS source « {source.label} » ({source.code}) does not lead to the CAS's login form but to "
+            f"{answer.url.split('?')[0]}: a test account must be a local ENT account; name the local accounts' "
+            "source with ent_cas_selection.")
+    return answer
+
+
+def open_login_page(
+    session: requests.Session,
+    settings: HttpSettings,
+    url: str,
+    selection: str | None = None,
+) -> requests.Response:
+    """GET the CAS login address ``url`` (with ``selection=<source>`` when given) and go on to its login form.
+
+    The address the client is sent to asks for the project's source at once
+    when it has one (``ent_cas_selection``); a selection page shown anyway is
+    followed as :func:`to_login_form` does. The answer is the login form, or
+    whatever else the CAS answered (the caller's sign-in names it).
+    """
+    target = with_selection(url, selection) if selection else url
+    page = request(session, settings, "GET", target, "open the CAS login page")
+    chosen = to_login_form(session, settings, page, selection)
+    elsewhere = urlsplit(chosen.url)[:3] != urlsplit(target)[:3]
+    if selection and elsewhere and chosen.status_code < 400 and not is_login_page(chosen):
+        raise NoLocalAccountsError(
+            f"The CAS source « {selection} » (ent_cas_selection) does not lead to the CAS's login form but to "
+            f"{chosen.url.split('?')[0]}: a test account must be a local ENT account; name the local accounts' "
+            "source with ent_cas_selection.")
+    return chosen

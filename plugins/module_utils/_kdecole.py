@@ -21,7 +21,13 @@ import lxml.html
 import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._access import TARGET_LABELS, Rule
-from ansible_collections.ent.pronote.plugins.module_utils._cas import is_login_page, login_form, sign_in
+from ansible_collections.ent.pronote.plugins.module_utils._cas import (
+    is_login_page,
+    login_form,
+    may_be_selection_page,
+    to_login_form,
+    sign_in,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -119,6 +125,8 @@ class ConsoleSettings:
     password: str
     http: HttpSettings = field(default_factory=HttpSettings)
     session_cache: bool = True
+    #: the CAS's identity source for the ENT's own accounts (K-d'école ``selection``), when the project names it
+    cas_selection: str | None = None
 
     @property
     def base(self) -> str:
@@ -304,7 +312,8 @@ class KdecoleConsole:
         directory of thousands of rows is most of a no-op import's work).
         """
         response = request(self.session, self.http, "GET", url, what)
-        if response.status_code == 200 and response.content and not _PASSWORD.search(response.content):
+        if response.status_code == 200 and response.content and not _PASSWORD.search(response.content) \
+                and not may_be_selection_page(response.content):
             return Page(response.content, response.url, charset_of(response))
         doc, response = self._signed_in(url, response, what)
         return Page(response.content, response.url, charset_of(response), doc)
@@ -313,6 +322,12 @@ class KdecoleConsole:
                    what: str) -> tuple[lxml.html.HtmlElement, requests.Response]:
         """The page of ``response``, after a sign-in when it is the CAS's login form; errors raised."""
         doc = parse_response(response) if response.content else None
+        if doc is not None and login_form(doc) is None and (
+                self.settings.cas_selection or may_be_selection_page(response.content)):
+            # A K-d'école CAS asks for an identity source first: on to the local accounts' form.
+            chosen = to_login_form(self.session, self.http, response, self.settings.cas_selection, doc)
+            if chosen is not response:
+                response, doc = chosen, parse_response(chosen) if chosen.content else None
         if doc is not None and login_form(doc) is not None:
             response = self._sign_in(url, response, what)
             doc = parse_response(response) if response.content else None
@@ -329,7 +344,8 @@ class KdecoleConsole:
             if newer is not None and newer != self._cache_mtime:
                 # Another worker signed in meanwhile: use its session.
                 self._cache_mtime = self.cache.load(self.session)
-                response = request(self.session, self.http, "GET", url, what)
+                response = to_login_form(self.session, self.http, request(self.session, self.http, "GET", url, what),
+                                         self.settings.cas_selection)
                 if not is_login_page(response):
                     return response
                 login_page = response

@@ -20,6 +20,7 @@ CONSOLE_CONNECTION = {
     "retry_time": {"type": "float", "default": 60.0},
     "session_cache": {"type": "bool", "default": True},
     "lock_timeout": {"type": "float", "default": 600.0},
+    "cas_selection": {"type": "str"},
 }
 
 ENT_SERVICE = {
@@ -142,6 +143,7 @@ SSO_ACCOUNT = {
 CAS_SSO_CHECK = {
     **PRONOTE_BASE,
     "cas_url": {"type": "str", "required": True},
+    "cas_selection": {"type": "str"},
     "accounts": {"type": "list", "elements": "dict", "required": True, "options": SSO_ACCOUNT},
     "fail_on_error": {"type": "bool", "default": True},
 }

@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 import lxml.html
 import requests
 
-from ansible_collections.ent.pronote.plugins.module_utils._cas import sign_in
+from ansible_collections.ent.pronote.plugins.module_utils._cas import NoLocalAccountsError, open_login_page, sign_in
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AuthenticationError,
     NotFoundError,
@@ -72,6 +72,13 @@ CAUSES: dict[str, tuple[str, str]] = {
     "compte_test": (
         "Le CAS de l'ENT refuse le compte de test.",
         "Vérifier l'identifiant et le mot de passe du compte de test dans l'inventaire (vault)."),
+    "cas_sans_comptes_locaux": (
+        "Le CAS de l'ENT ne mène pas à son formulaire de connexion des comptes de l'ENT : sa page de choix du "
+        "profil ne propose que ÉduConnect ou les agents (connexions d'un autre fournisseur d'identité), ou la "
+        "source indiquée dans ent_cas_selection n'est pas celle des comptes de l'ENT.",
+        "Un compte de test doit être un compte local de l'ENT : indiquer dans ent_cas_selection le code de la "
+        "source « compte de l'ENT » du CAS (paramètre selection de son adresse, ex. TOULO-ENT_parent_eleve), "
+        "ou demander au projet ENT de la proposer."),
     "sans_idpronote": (
         "Échec de l'authentification par le serveur CAS : aucun attribut « idPronote » n'a été renvoyé. "
         "Ce compte n'a pas d'identifiant PRONOTE dans l'ENT pour cet établissement.",
@@ -180,13 +187,22 @@ def check_base(info: PronoteInfo, expected_cas: str, account: SsoAccount) -> Che
     return None
 
 
-def sign_on(http: HttpSettings, base: str, expected_cas: str, account: SsoAccount) -> Check:
-    """One test account through the CAS into its espace, in a fresh browser session."""
+def sign_on(http: HttpSettings, base: str, expected_cas: str, account: SsoAccount,
+            cas_selection: str | None = None) -> Check:
+    """One test account through the CAS into its espace, in a fresh browser session.
+
+    ``cas_selection``: the CAS's identity source of the ENT's own accounts
+    (K-d'école ``selection``), added to the CAS login address PRONOTE.net
+    sends the browser to; without it, the CAS's selection page is followed to
+    the local accounts' source.
+    """
     espace = espace_of(account.profile)
     url = espace_url(base, espace)
     try:
         with new_session(http) as session:
-            return _sign_on(session, http, url, expected_cas, account, espace)
+            return _sign_on(session, http, url, expected_cas, account, espace, cas_selection)
+    except NoLocalAccountsError:
+        return _failed(account, espace, "cas_sans_comptes_locaux")
     except AuthenticationError:
         return _failed(account, espace, "compte_test")
     except TLSError:
@@ -198,7 +214,7 @@ def sign_on(http: HttpSettings, base: str, expected_cas: str, account: SsoAccoun
 
 
 def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_cas: str, account: SsoAccount,
-             espace: Espace) -> Check:
+             espace: Espace, cas_selection: str | None = None) -> Check:
     what = f"open the {espace.name} of {url}"
     first = request(session, http, "GET", url, what, accept=(503,), allow_redirects=False)
     if first.status_code in (301, 302, 303):
@@ -207,7 +223,7 @@ def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_c
         if not location.startswith(cas_login + "?") and not location == cas_login:
             target = location.split("?")[0]
             return _failed(account, espace, "url_cas", cas_url=target.rsplit("/login", 1)[0], expected=expected_cas)
-        page = request(session, http, "GET", location, "open the CAS login page")
+        page = open_login_page(session, http, location, cas_selection)
         landing = sign_in(session, http, page, account.login, account.password)
     else:
         landing = first
@@ -249,9 +265,10 @@ def _first(doc: lxml.html.HtmlElement, xpath: str) -> str:
 
 
 def check_etablissement(http: HttpSettings, base: str, expected_cas: str, accounts: list[SsoAccount],
-                        info: PronoteInfo | None = None) -> tuple[PronoteInfo | None, list[Check]]:
+                        info: PronoteInfo | None = None,
+                        cas_selection: str | None = None) -> tuple[PronoteInfo | None, list[Check]]:
     """Every test account of one établissement; the base's public facts are read once (not at all when the
-    caller already read them: ``info``)."""
+    caller already read them: ``info``). ``cas_selection``: see :func:`sign_on`."""
     try:
         if info is None:
             with new_session(http) as session:
@@ -266,5 +283,6 @@ def check_etablissement(http: HttpSettings, base: str, expected_cas: str, accoun
         return None, [_failed(a, espace_of(a.profile), "page_inattendue") for a in accounts]
     checks = []
     for account in accounts:
-        checks.append(check_base(info, expected_cas, account) or sign_on(http, base, expected_cas, account))
+        checks.append(check_base(info, expected_cas, account)
+                      or sign_on(http, base, expected_cas, account, cas_selection))
     return info, checks

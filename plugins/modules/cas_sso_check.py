@@ -14,10 +14,10 @@ description:
     off or pointing elsewhere, espace not published or not delegated) is found without a sign-in.
   - A failure is classified with the support FAQ's causes, each with a stable code, what is wrong and what
     to do (in French). The codes are C(base_introuvable), C(base_non_publiee), C(cas_inactif), C(url_cas),
-    C(espace_non_publie), C(espace_sans_delegation), C(compte_test), C(sans_idpronote),
-    C(identification_impossible), C(acces_espace_refuse), C(ticket_invalide) (the CAS refused the ticket
-    PRONOTE.net presented), C(cas_injoignable) (PRONOTE.net got no answer from the CAS when validating),
-    C(mauvaise_personne), C(tls), C(reseau), C(page_inattendue).
+    C(espace_non_publie), C(espace_sans_delegation), C(compte_test), C(cas_sans_comptes_locaux),
+    C(sans_idpronote), C(identification_impossible), C(acces_espace_refuse), C(ticket_invalide) (the CAS refused
+    the ticket PRONOTE.net presented), C(cas_injoignable) (PRONOTE.net got no answer from the CAS when
+    validating), C(mauvaise_personne), C(tls), C(reseau), C(page_inattendue).
   - Tickets and passwords never appear in the output.
 extends_documentation_fragment:
   - ent.pronote.pronote_connection
@@ -33,6 +33,14 @@ options:
     description: The ENT's CAS URL; PRONOTE.net must redirect there.
     type: str
     required: true
+  cas_selection:
+    description:
+      - The identity source of the ENT's own accounts on a K-d'école CAS (the C(selection) parameter of its
+        address, for example C(TOULO-ENT_parent_eleve)); added to the CAS login address PRONOTE.net sends to.
+      - Without it, when the CAS shows its page where the user picks an identity source, the check follows the
+        source whose label says it is the ENT's accounts. A CAS that offers only EduConnect (or agents) fails
+        with C(cas_sans_comptes_locaux), since a test account must be a local ENT account.
+    type: str
   accounts:
     description: The test accounts, one per profile to check. Keep their passwords in ansible-vault.
     type: list

@@ -76,7 +76,7 @@ class EntAction(ActionBase):
         http = EntAction.http(params)
         return KdecoleConsole(ConsoleSettings(
             console_url=params["console_url"], login=params["admin_login"], password=params["admin_password"],
-            http=http, session_cache=params["session_cache"],
+            http=http, session_cache=params["session_cache"], cas_selection=params.get("cas_selection") or None,
         ))
 
     @staticmethod

@@ -127,9 +127,33 @@ def start_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Sandbox:
         slug = path.stem[len("ent_"):]
         data = yaml.safe_load(path.read_text())
         data.setdefault("ent_admin_login", f"admin.{slug}")
+        if os.environ.get("ENT_TEST_CAS_SELECTION") == "none":
+            # the K-d'école CAS's selection page followed by the client, not skipped with ent_cas_selection
+            data.pop("ent_cas_selection", None)
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
     (group_vars / "all.yml").write_text(yaml.safe_dump(all_vars, allow_unicode=True))
     return Sandbox(state_dir, info["url"], info["ca"], int(info["port"]), inventory, info["hosting_url"])
+
+
+def cas_login_form(http: Any, page: Any) -> tuple[Any, Any]:
+    """The CAS login form a browser fills in from ``page``: (its page, the form element).
+
+    On a K-d'école CAS's selection page, the user clicks the source of the
+    ENT's own accounts first.
+    """
+    import lxml.html
+
+    doc = lxml.html.document_fromstring(page.content)
+    local = doc.xpath("//li[contains(@class, 'cas__wayf-idp')][contains(., \"compte de l'ENT\")]"
+                      "//a[@class='cas__wayf-lien']/@href")
+    if local:
+        from urllib.parse import urljoin
+
+        page = http.get(urljoin(page.url, local[0]))
+        doc = lxml.html.document_fromstring(page.content)
+    forms = doc.xpath("//form[@id='fm1' or contains(concat(' ', @class, ' '), ' cas__login-form ')]")
+    assert len(forms) == 1, page.text[:2000]
+    return page, forms[0]
 
 
 @dataclass

@@ -14,6 +14,8 @@ def test_demo_inventory_matches_the_default_seed(sandbox: Sandbox) -> None:
     for group in generated["all"]["children"]:
         project = yaml.safe_load((ROOT / "inventories" / "demo" / "group_vars" / f"{group}.yml").read_text())
         assert project["ent_project"] == sandbox.group_vars(group)["ent_project"]
+        # the K-d'école CAS's local-accounts source, for the project whose CAS speaks that dialect
+        assert project.get("ent_cas_selection") == sandbox.group_vars(group).get("ent_cas_selection")
 
 
 def test_demo_test_accounts_are_the_ones_the_seed_picks(sandbox: Sandbox) -> None:

@@ -14,7 +14,7 @@ import lxml.html
 import pytest
 import requests
 
-from _harness import ADMIN_PASSWORD, Sandbox, run_tasks
+from _harness import ADMIN_PASSWORD, Sandbox, cas_login_form, run_tasks
 
 #: every test works on its own établissement of the session's sandbox (seed 42)
 HOST = {"complet": 0, "partiel": 1, "guard": 2, "abort": 3, "manual": 4, "mismatch": 5}
@@ -68,9 +68,7 @@ def id_pronote(sandbox: Sandbox, uai: str, login: str) -> list[str]:
     with requests.Session() as http:
         http.trust_env = False  # REQUESTS_CA_BUNDLE would override verify
         http.verify = sandbox.ca
-        page = http.get(cas + "login", params={"service": service})
-        doc = lxml.html.document_fromstring(page.content)
-        form = doc.get_element_by_id("fm1")
+        page, form = cas_login_form(http, http.get(cas + "login", params={"service": service}))
         data = {i.get("name"): i.get("value", "") for i in form.iter("input") if i.get("name")}
         data.update(username=login, password=ADMIN_PASSWORD)
         answer = http.post(urljoin_form(page.url, form.get("action")), data=data, allow_redirects=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import pytest
 import requests
 import yaml
 
-from _harness import ADMIN_PASSWORD, ROOT, Sandbox, run_playbook, run_tasks, running_sandbox
+from _harness import ADMIN_PASSWORD, ROOT, Sandbox, cas_login_form, run_playbook, run_tasks, running_sandbox
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 PAGES = {"Elève": ("eleve.html", "Espace Elèves"), "Parent": ("parent.html", "Espace Parents"),
@@ -72,9 +73,7 @@ def browser_sign_on(box: Sandbox, uai: str, profile: str, login: str) -> tuple[i
     with requests.Session() as http:
         http.trust_env = False
         http.verify = box.ca
-        answer = http.get(url)
-        doc = lxml.html.document_fromstring(answer.content)
-        form = doc.get_element_by_id("fm1")
+        answer, form = cas_login_form(http, http.get(url))
         data = {i.get("name"): i.get("value", "") for i in form.iter("input") if i.get("name")}
         data.update(username=login, password=ADMIN_PASSWORD)
         landing = http.post(urljoin(answer.url, form.get("action")), data=data)
@@ -129,7 +128,8 @@ def sso_task(accounts: list[dict] | None = None, host: str = "") -> dict:
         chosen = f"({json.dumps(accounts, ensure_ascii=False)}) if inventory_hostname == '{host}' else pronote_sso_test_accounts"
     return {"ent.pronote.cas_sso_check": {
         "uai": "{{ inventory_hostname }}", "pronote_root": "{{ pronote_root }}", "ca_path": "{{ ent_ca_path }}",
-        "cas_url": "{{ ent_cas_url }}", "accounts": "{{ " + chosen + " }}"}}
+        "cas_url": "{{ ent_cas_url }}", "cas_selection": "{{ ent_cas_selection | default(omit) }}",
+        "accounts": "{{ " + chosen + " }}"}}
 
 
 def codes(result: dict) -> dict[str, str]:
@@ -207,7 +207,7 @@ def test_each_faq_cause_is_found_on_its_etablissement_only(after_rentree: Sandbo
         overrides = [{**a, "name": "QUELQU'UN Autre"} if a["profile"] == "Elève" else a for a in accounts.values()]
     if setup:
         box.cli("pronote-base", "--uai", uai, *setup)
-    box.cli("cas-attributes", "--project", slug, "--form", form)
+    box.cli("cas", "--project", slug, "--attributs", form)
     try:
         run = run_tasks(box, tmp_path, [sso_task(overrides, uai)], hosts=f"{uai}:{other}")
         result = run.result(uai)
@@ -221,7 +221,7 @@ def test_each_faq_cause_is_found_on_its_etablissement_only(after_rentree: Sandbo
         healthy = run.result(other)
         assert not healthy.get("failed") and set(codes(healthy).values()) == {"ok"}, healthy
     finally:
-        box.cli("cas-attributes", "--project", slug, "--form", "elements")
+        box.cli("cas", "--project", slug, "--attributs", "elements")
         if undo:
             box.cli("pronote-base", "--uai", uai, *undo)
         if db_undo:
@@ -279,3 +279,55 @@ def remove_ent_identifier(box: Sandbox, ident: str):
         finally:
             again.close()
     return restore
+
+
+# --- the K-d'école CAS dialect (Mon ENT Occitanie) ---------------------------------------------
+
+def sso_without_selection() -> dict:
+    """The check without ent_cas_selection: the CAS's selection page is followed to the ENT's accounts."""
+    return {"ent.pronote.cas_sso_check": {**sso_task()["ent.pronote.cas_sso_check"], "cas_selection": "{{ omit }}"}}
+
+
+def test_both_cas_dialects_with_and_without_ent_cas_selection(after_rentree: Sandbox, tmp_path: Path):
+    box = after_rentree
+    kdecole = box.hosts("ent_occitanie")
+    assert box.group_vars("ent_occitanie").get("ent_cas_selection") == "TOULO-ENT_parent_eleve" or \
+        os.environ.get("ENT_TEST_CAS_SELECTION") == "none"
+    run = run_tasks(box, tmp_path, [sso_task(), sso_without_selection()])
+    for uai in box.hosts():
+        for index in (0, 1):
+            result = run.result(uai, index)
+            assert not result.get("failed") and result["ok"] == len(result["checks"]) > 0, (uai, index, result)
+    assert kdecole and set(kdecole) < set(box.hosts())
+
+
+def test_a_cas_offering_only_educonnect_is_named_on_every_account_of_its_project(after_rentree: Sandbox,
+                                                                                 tmp_path: Path):
+    box = after_rentree
+    kdecole = box.hosts("ent_occitanie")
+    before = box.snapshot()
+    box.cli("cas", "--project", "occitanie", "--sources", "educonnect")
+    try:
+        run = run_tasks(box, tmp_path, [sso_task(), sso_without_selection()])
+        for uai in box.hosts():
+            for index in (0, 1):
+                result = run.result(uai, index)
+                if uai in kdecole:
+                    assert result["failed"] is True, result
+                    assert set(codes(result).values()) == {"cas_sans_comptes_locaux"}, result
+                    check = result["checks"][0]
+                    assert "ÉduConnect" in check["cause"] and "compte local de l'ENT" in check["fix"]
+                else:
+                    assert not result.get("failed"), result
+        # the console's administrator cannot sign in either, with or without ent_cas_selection: a named failure
+        console = {"ent.pronote.ent_service": {"uai": "{{ inventory_hostname }}", "block_version": "PRONOTE 2024"}}
+        for connection in ({"cas_selection": "{{ ent_cas_selection | default(omit) }}"}, {}):
+            read = run_tasks(box, tmp_path, [console], check=True, connection=connection, hosts=kdecole[0])
+            service = read.result(kdecole[0])
+            assert service["failed"] is True and "local ENT account" in service["msg"], service
+    finally:
+        box.cli("cas", "--project", "occitanie", "--sources", "toutes")
+    after = box.snapshot()
+    after.pop("meta", None)
+    before.pop("meta", None)
+    assert after == before

@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 import lxml.html
 import requests
 
-from sandbox import db
+from sandbox import db, refdata
 from sandbox.security import DEMO_PASSWORD
 from sandbox.seed import SeedOptions, seed_database
 from sandbox.server import ThreadedSandbox
@@ -28,6 +28,8 @@ from sandbox.state import REPO_ROOT, StateDir, control_token, state_dir
 from sandbox.tls import ensure_certificates, server_ssl_context
 
 TIMEOUT = 10
+#: the CAS login form of either dialect: Apereo's ``fm1``, K-d'école's ``cas__login-form``
+LOGIN_FORM = "@id='fm1' or contains(concat(' ', @class, ' '), ' cas__login-form ')"
 
 
 @dataclass
@@ -134,11 +136,21 @@ class Browser:
         return self.session.post(self.absolute(url), data=data, verify=self.sb.ca, timeout=TIMEOUT,
                                  allow_redirects=kwargs.pop("allow_redirects", False), **kwargs)
 
+    def local_form(self, page: requests.Response, slug: str) -> requests.Response:
+        """``page``, or when it is a K-d'école selection page, the login form of the project's local accounts."""
+        if not html(page).xpath("//input[@type='radio' and @name='selection']"):
+            return page
+        local = next(s.code for s in refdata.PROJECTS_BY_SLUG[slug].cas_sources() if s.kind == "local")
+        href = one(html(page), f"//input[@value='{local}']/following-sibling::a[@class='cas__wayf-lien']/@href")
+        form_page = self.get(urljoin(page.url, href))
+        assert form_page.status_code == 200, form_page.text
+        return form_page
+
     def submit_login(self, form_page: requests.Response, username: str,
                      password: str = DEMO_PASSWORD) -> requests.Response:
-        """Post the CAS form of ``form_page`` back with every hidden input."""
+        """Post the CAS form of ``form_page`` (either dialect) back with every hidden input."""
         doc = html(form_page)
-        form = one(doc, "//form[@id='fm1']")
+        form = one(doc, f"//form[{LOGIN_FORM}]")
         data = {i.get("name"): i.get("value") for i in form.xpath(".//input[@type='hidden']")}
         data.update(username=username, password=password)
         return self.post(urljoin(form_page.url, form.get("action")), data)
@@ -148,7 +160,7 @@ class Browser:
         query = dict(params, **({"service": service} if service else {}))
         page = self.get(f"/{slug}/cas/login", params=query)
         assert page.status_code == 200, page.text
-        return self.submit_login(page, username, password)
+        return self.submit_login(self.local_form(page, slug), username, password)
 
     def console_login(self, slug: str, username: str, path: str | None = None) -> requests.Response:
         """Sign in to the console through CAS, landing on ``path`` (default: home)."""
@@ -159,7 +171,7 @@ class Browser:
         if page.status_code == 302:  # TGC still valid
             ticket_redirect = page
         else:
-            ticket_redirect = self.submit_login(page, username)
+            ticket_redirect = self.submit_login(self.local_form(page, slug), username)
         assert ticket_redirect.status_code == 302, ticket_redirect.text
         callback = self.get(ticket_redirect.headers["Location"])
         assert callback.status_code == 302, callback.text

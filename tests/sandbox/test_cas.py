@@ -62,7 +62,7 @@ def test_wrong_password_shows_message_and_no_cookie(browser: Browser) -> None:
 
 def test_user_of_another_project_cannot_sign_in(browser: Browser) -> None:
     response = browser.cas_login("occitanie", "admin.mbn")
-    assert text(one(html(response), "//div[@id='msg']")) == "Identifiant ou mot de passe incorrect."
+    assert text(one(html(response), "//*[@class='cas__alert-message']")) == "Identifiant ou mot de passe incorrect."
 
 
 def test_replayed_or_forged_login_ticket_is_refused(browser: Browser) -> None:
@@ -259,3 +259,123 @@ def test_unknown_project(browser: Browser) -> None:
     response = browser.get("/atlantide/cas/login")
     assert response.status_code == 404
     assert text(one(html(response), "//div[@id='erreur']")) == "ENT inconnu : atlantide"
+
+
+# ---------------------------------------------------------------- the K-d'école dialect (occitanie)
+
+LOCAL, EDU, AGENTS = "TOULO-ENT_parent_eleve", "TOULO-EDU_parent_eleve", "TOULO-AGT_personnel"
+
+
+def _sources(page) -> dict[str, str]:  # noqa: ANN001
+    """The selection page's sources: code -> label."""
+    doc = html(page)
+    return {radio.get("value"): text(one(doc, f"//label[@for='{radio.get('id')}']"))
+            for radio in doc.xpath("//form[contains(@class, 'cas__wayf')]//input[@type='radio' and @name='selection']")}
+
+
+def test_kdecole_cas_shows_the_selection_page_first_with_the_service_in_every_link(browser: Browser) -> None:
+    page = browser.get("/occitanie/cas/login", params={"service": SERVICE})
+    assert page.status_code == 200
+    doc = html(page)
+    assert not doc.xpath("//input[@type='password']")
+    assert _sources(page) == {
+        EDU: "Élève ou parent : se connecter avec ÉduConnect",
+        LOCAL: "Se connecter avec un compte de l'ENT (identifiant et mot de passe remis par l'établissement)",
+        AGENTS: "Agent de l'Éducation nationale : guichet académique"}
+    links = doc.xpath("//a[@class='cas__wayf-lien']/@href")
+    assert len(links) == 3
+    for href in links:
+        query = parse_qs(urlsplit(href).query)
+        assert query["service"] == [SERVICE] and query["selection"][0] in (LOCAL, EDU, AGENTS)
+    # the radio form keeps the service too, and says « Valider »
+    form = one(doc, "//form[contains(@class, 'cas__wayf')]")
+    assert form.get("method") == "get"
+    assert one(form, ".//input[@type='hidden' and @name='service']").get("value") == SERVICE
+    assert one(form, ".//button[@name='submit']").get("value") == "Valider"
+    # the Apereo projects keep their page
+    assert html(browser.get("/mbn/cas/login")).xpath("//form[@id='fm1']")
+
+
+def test_kdecole_local_source_has_its_own_form_and_skin(browser: Browser) -> None:
+    page = browser.get("/occitanie/cas/login", params={"service": SERVICE, "selection": LOCAL})
+    assert page.status_code == 200
+    doc = html(page)
+    assert doc.xpath("//body[@class='kdecole']") and not doc.xpath("//form[@id='fm1']")
+    form = one(doc, "//form[@class='cas__login-form']")
+    assert form.get("method") == "post"
+    assert one(form, ".//input[@name='username']").get("type") == "text"
+    assert one(form, ".//input[@name='password']").get("type") == "password"
+    hidden = {i.get("name"): i.get("value") for i in form.xpath(".//input[@type='hidden']")}
+    assert set(hidden) == {"lt", "execution", "_eventId"} and hidden["lt"].startswith("LT-")
+    query = parse_qs(urlsplit(form.get("action")).query)
+    assert query == {"selection": [LOCAL], "service": [SERVICE]}
+
+
+def test_kdecole_sign_in_gives_a_ticket_that_validates(browser: Browser) -> None:
+    redirect = browser.cas_login("occitanie", "admin.occitanie", service=SERVICE)
+    assert redirect.status_code == 302 and "CASTGC" in redirect.cookies
+    success = _parse(_validate(browser, ticket_of(redirect), slug="occitanie"))
+    assert success.xpath("string(cas:authenticationSuccess/cas:user)", namespaces=NS) == "admin.occitanie"
+    # with its TGC, the CAS gives a ticket at once, whether a source is named or not
+    assert browser.get("/occitanie/cas/login", params={"service": SERVICE}).status_code == 302
+
+
+def test_kdecole_wrong_password_shows_the_message_in_its_skin(browser: Browser) -> None:
+    response = browser.cas_login("occitanie", "admin.occitanie", "mauvais", service=SERVICE)
+    assert response.status_code == 200 and "CASTGC" not in response.cookies
+    doc = html(response)
+    assert text(one(doc, "//*[@class='cas__alert-message']")) == "Identifiant ou mot de passe incorrect."
+    assert not doc.xpath("//*[@id='msg']")
+    form = one(doc, "//form[@class='cas__login-form']")
+    assert parse_qs(urlsplit(form.get("action")).query)["selection"] == [LOCAL]
+
+
+@pytest.mark.parametrize(("code", "name"), [(EDU, "ÉduConnect"), (AGENTS, "Guichet agents de l'académie")])
+def test_kdecole_educonnect_and_agents_are_a_saml_redirect_elsewhere(browser: Browser, code: str, name: str) -> None:
+    redirect = browser.get("/occitanie/cas/login", params={"service": SERVICE, "selection": code})
+    assert redirect.status_code == 302
+    target = urlsplit(redirect.headers["Location"])
+    assert target.path.startswith("/idp/") and target.path.endswith("/profile/SAML2/Redirect/SSO")
+    assert set(parse_qs(target.query)) == {"SAMLRequest", "RelayState"}
+    idp = browser.get(redirect.headers["Location"])
+    doc = html(idp)
+    assert idp.status_code == 200 and text(one(doc, "//h1")) == name
+    assert not doc.xpath("//input[@name='username']")  # not a CAS form: no client can sign in there
+    posted = browser.post(redirect.headers["Location"], {"j_username": "admin.occitanie", "j_password": "x"})
+    assert "façade" in text(one(html(posted), "//*[@id='erreur']"))
+    # nor can the CAS's own form be posted for that source
+    refused = browser.post(f"/occitanie/cas/login?selection={code}", {"username": "admin.occitanie"})
+    assert refused.status_code == 302 and "CASTGC" not in refused.cookies
+
+
+def test_kdecole_unknown_source_shows_the_selection_page_again(browser: Browser) -> None:
+    page = browser.get("/occitanie/cas/login", params={"service": SERVICE, "selection": "AUTRE"})
+    assert page.status_code == 200 and LOCAL in _sources(page)
+    assert "« AUTRE »" in text(one(html(page), "//*[@class='cas__alert-message']"))
+
+
+def test_educonnect_only_switch_and_dialect_switch(sb: Sandbox, tmp_path) -> None:  # noqa: ANN001
+    from sandbox import cas
+
+    browser = Browser(sb)
+    conn = sb.conn()
+    try:
+        shown = cas.set_cas_options(conn, "occitanie", sources="educonnect")
+        assert [s["selection"] for s in shown["sources"]] == [EDU]
+        page = browser.get("/occitanie/cas/login", params={"service": SERVICE})
+        assert list(_sources(page)) == [EDU]
+        # the local source is no longer offered: its form is not served
+        assert LOCAL not in _sources(browser.get("/occitanie/cas/login", params={"selection": LOCAL}))
+        cas.set_cas_options(conn, "occitanie", sources="toutes")
+        assert list(_sources(browser.get("/occitanie/cas/login"))) == [EDU, LOCAL, AGENTS]
+        # any project may speak either dialect
+        cas.set_cas_options(conn, "mbn", dialect="kdecole")
+        assert "MBN-ENT_parent_eleve" in _sources(browser.get("/mbn/cas/login"))
+        cas.set_cas_options(conn, "mbn", dialect="apereo")
+        assert html(browser.get("/mbn/cas/login")).xpath("//form[@id='fm1']")
+        with pytest.raises(ValueError, match="inconnu"):
+            cas.set_cas_options(conn, "occitanie", dialect="shibboleth")
+        with pytest.raises(ValueError, match="projet inconnu"):
+            cas.set_cas_options(conn, "nulle-part", sources="educonnect")
+    finally:
+        conn.close()

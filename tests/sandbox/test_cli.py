@@ -77,7 +77,10 @@ def test_inventory_command(tmp_path: Path) -> None:
     assert run(state, "seed").returncode == 0
     done = run(state, "inventory", "--out", str(tmp_path / "inv"), "--url", "https://127.0.0.1:8443/")
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8").count("ent_") == 3
+    occitanie = (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8")
+    # the project whose CAS speaks the K-d'école dialect: its local-accounts source
+    assert 'ent_cas_selection: "TOULO-ENT_parent_eleve"' in occitanie
+    assert "ent_cas_selection" not in (tmp_path / "inv" / "group_vars" / "ent_mbn.yml").read_text(encoding="utf-8")
 
 
 def test_seed_cli_refuses_second_seed_and_resets(tmp_path: Path) -> None:
@@ -151,13 +154,31 @@ def _an_ident(state: Path, uai: str) -> str:
     return next(r[0] for r in rows if r[0] in truth)
 
 
-def test_cas_attributes_command(tmp_path: Path) -> None:
+def test_cas_command_sets_the_attribute_form(tmp_path: Path) -> None:
     state = tmp_path / "state"
     assert run(state, "seed", "--etabs", "2").returncode == 0
-    assert json.loads(run(state, "cas-attributes", "--project", "mbn").stdout) == {"project": "mbn",
-                                                                                  "form": "elements"}
-    done = run(state, "cas-attributes", "--project", "mbn", "--form", "name-value")
-    assert done.returncode == 0 and json.loads(done.stdout)["form"] == "name-value"
-    assert json.loads(run(state, "cas-attributes", "--project", "occitanie").stdout)["form"] == "elements"
-    assert run(state, "cas-attributes", "--project", "atlantide").returncode == 2
-    assert run(state, "cas-attributes", "--project", "mbn", "--form", "json").returncode == 2
+    assert json.loads(run(state, "cas", "--project", "mbn").stdout)["attributs"] == "elements"
+    done = run(state, "cas", "--project", "mbn", "--attributs", "name-value")
+    assert done.returncode == 0 and json.loads(done.stdout)["attributs"] == "name-value"
+    assert json.loads(run(state, "cas", "--project", "occitanie").stdout)["attributs"] == "elements"
+    assert run(state, "cas", "--project", "atlantide").returncode == 2
+    assert run(state, "cas", "--project", "mbn", "--attributs", "json").returncode == 2
+
+
+def test_cas_command_offers_only_educonnect_then_everything_again(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert run(state, "seed").returncode == 0
+    only = run(state, "cas", "--project", "occitanie", "--sources", "educonnect")
+    assert only.returncode == 0, only.stderr
+    shown = json.loads(only.stdout)
+    assert shown["dialecte"] == "kdecole" and [s["type"] for s in shown["sources"]] == ["educonnect"]
+    # the generated inventory no longer names a local source the CAS does not offer
+    assert run(state, "inventory", "--out", str(tmp_path / "inv")).returncode == 0
+    group_vars = (tmp_path / "inv" / "group_vars" / "ent_occitanie.yml").read_text(encoding="utf-8")
+    assert "ent_cas_selection" not in group_vars
+    every = json.loads(run(state, "cas", "--project", "occitanie", "--sources", "toutes").stdout)
+    assert [s["type"] for s in every["sources"]] == ["educonnect", "local", "agents"]
+    assert json.loads(run(state, "cas", "--project", "mbn").stdout) == {"projet": "mbn", "dialecte": "apereo",
+                                                                        "attributs": "elements"}
+    unknown = run(state, "cas", "--project", "nulle-part")
+    assert unknown.returncode == 2 and "projet inconnu" in unknown.stderr

@@ -153,6 +153,8 @@ class FakeEnt(ScriptedAdapter):
         self.tickets: set[str] = set()
         self.sign_ins = 0
         self._n = 0
+        #: a K-d'école CAS: (code, label, local?) of its selection page's sources; empty: Apereo's form at once
+        self.sources: list[tuple[str, str, bool]] = []
 
     # -- test helpers -------------------------------------------------------
     def once(self, method: str, path: str, reply: Reply) -> None:
@@ -177,6 +179,12 @@ class FakeEnt(ScriptedAdapter):
         return f"{kind}-{self._n}"
 
     def _login_page(self, error: str = "") -> Reply:
+        if self.sources:
+            html = fixture_text("cas_kdecole_login.html")
+            if error:
+                html = html.replace("<!--ERRORS-->", '<div class="cas__alert cas__alert--error" role="alert">'
+                                    f'<p class="cas__alert-message">{error}</p><button type="button">×</button></div>')
+            return Reply(200, html)
         html = fixture_text("cas_login.html")
         if error:
             html = html.replace("<!--ERRORS-->", f'<div class="errors" id="msg">{error}</div>')
@@ -194,6 +202,9 @@ class FakeEnt(ScriptedAdapter):
             return queued.popleft()
         if path == "cas/login":
             return self._cas_login(req)
+        if path.startswith("idp/"):  # EduConnect's sign-in page (SAML): no CAS form
+            return Reply(200, '<html><body><h1>ÉduConnect</h1><form method="post"><input name="j_username">'
+                              '<input type="password" name="j_password"></form></body></html>')
         if path == "auth/cas":
             ticket = req.query.get("ticket", "")
             if ticket not in self.tickets:
@@ -217,12 +228,34 @@ class FakeEnt(ScriptedAdapter):
             return Reply(404, fixture_text("error_404.html"))
         return page if isinstance(page, Reply) else Reply(200, page)
 
+    def _selection_page(self, req: Recorded) -> Reply:
+        hidden = "".join(f'<input type="hidden" name="{k}" value="{v}">' for k, v in req.query.items()
+                         if k == "service")
+        items = "".join(
+            f'<li class="cas__wayf-idp"><input type="radio" name="selection" id="idp-{code}" value="{code}">'
+            f'<label for="idp-{code}">{label}</label></li>' for code, label, _ in self.sources)
+        html = fixture_text("cas_selection.html").replace("<!--HIDDEN-->", hidden).replace("<!--SOURCES-->", items)
+        return Reply(200, html)
+
+    def _source(self, req: Recorded) -> Reply | None:
+        """A K-d'école CAS's answer before its form: the selection page, or a SAML redirect elsewhere."""
+        if not self.sources:
+            return None
+        chosen = next((s for s in self.sources if s[0] == req.query.get("selection")), None)
+        if chosen is None:
+            return self._selection_page(req)
+        if not chosen[2]:
+            return Reply(302, location=f"{self.base}idp/profile/SAML2/Redirect/SSO?SAMLRequest=abc")
+        return None
+
     def _cas_login(self, req: Recorded) -> Reply:
         service = req.query.get("service")
         if req.method == "GET":
             if req.cookies.get("CASTGC") in self.tgts and service:
                 return self._ticket(service)
-            return self._login_page()
+            return self._source(req) or self._login_page()
+        if self._source(req) is not None:
+            return self._source(req)
         form = dict(req.form)
         hidden_ok = (form.get("lt"), form.get("execution"), form.get("_eventId")) == ("LT-42-abc", "e1s1-xyz", "submit")
         if not hidden_ok or form.get("username") != self.login or form.get("password") != self.password:
