@@ -21,7 +21,14 @@ import lxml.html
 import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._access import TARGET_LABELS, Rule
-from ansible_collections.ent.pronote.plugins.module_utils._cas import is_login_page, login_form, sign_in
+from ansible_collections.ent.pronote.plugins.module_utils._cas import (
+    STEP_LOGIN_PAGE,
+    check_status,
+    is_login_page,
+    login_form,
+    redact_tickets,
+    sign_in,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AccessDeniedError,
     ConfigurationError,
@@ -307,6 +314,9 @@ class KdecoleConsole:
     def _signed_in(self, url: str, response: requests.Response,
                    what: str) -> tuple[lxml.html.HtmlElement, requests.Response]:
         """The page of ``response``, after a sign-in when it is the CAS's login form; errors raised."""
+        if is_cas_login_url(response.url):
+            # Sent to the CAS, which answered an error instead of its form: the CAS's error, not the console's.
+            check_status(response, STEP_LOGIN_PAGE)
         doc = parse_response(response) if response.content else None
         if doc is not None and login_form(doc) is not None:
             response = self._sign_in(url, response, what)
@@ -538,14 +548,6 @@ class KdecoleConsole:
 
 
 # --- page readers (pure: page in, values out) --------------------------------
-_TICKET = re.compile(r"\b(ST|PT|TGT|PGT|PGTIOU|LT)-[A-Za-z0-9._-]+")
-
-
-def redact_tickets(text: str) -> str:
-    """``text`` with every CAS ticket replaced by its kind: tickets never reach a log."""
-    return _TICKET.sub(lambda m: f"{m.group(1)}-…", text)
-
-
 def is_cas_login_url(url: str) -> bool:
     """Whether ``url`` is a CAS login address (``…/login?service=…``)."""
     parts = urlsplit(url)
