@@ -39,8 +39,10 @@ STEP_RETURN = "return from the CAS to the service"
 
 _TICKET = re.compile(r"\b(ST|PT|TGT|PGT|PGTIOU|LT)-[A-Za-z0-9._-]+")
 #: class names CAS skins give the box of their sign-in error (Apereo ``#msg.errors``, Bootstrap's
-#: ``alert-danger`` as django-cas-server shows it, BEM-style ``…__error`` / ``…--error``)
-_ERROR_CLASS = re.compile(r"^(errors?|alert-danger|alert-error|[a-z0-9_-]+(__|--)errors?)$")
+#: ``alert-danger`` as django-cas-server shows it, BEM-style ``cas__error``, ``login__error-message``…);
+#: not Bootstrap's ``has-error``, the state of a whole field with its label
+_ERROR_CLASS = re.compile(r"^(alert-danger|(.*(__|--|-))?errors?((__|--|-).*)?)$")
+_NOT_ERROR_CLASS = frozenset({"has-error"})
 
 
 class CasHttpError(UnexpectedPageError):
@@ -151,7 +153,7 @@ def sign_in(
 
 
 def _refused(page: requests.Response, action: str, username: str) -> AuthenticationError:
-    message = page_message(parse_response(page))
+    message = form_error(parse_response(page))
     return AuthenticationError(
         f"The CAS at {redact_tickets(action.split('?')[0])} refused the sign-in of '{username}'"
         + (f": « {message} »" if message else "."))
@@ -162,23 +164,30 @@ def _same_page(url: str, other: str) -> bool:
     return (a.scheme, a.netloc, a.path.rstrip("/")) == (b.scheme, b.netloc, b.path.rstrip("/"))
 
 
-def page_message(doc: lxml.html.HtmlElement) -> str:
+def form_error(doc: lxml.html.HtmlElement) -> str:
     """The error the CAS shows beside its form, the message only (no « × » of a close button).
 
     Apereo: ``<div id="msg" class="errors">``; django-cas-server (Bootstrap):
     ``<div class="alert alert-danger">`` with a close button; other skins:
-    ``role="alert"`` or a BEM ``…__error`` class. Without any of these, the
-    page's main paragraph (an error page's text).
+    ``role="alert"`` or a BEM ``cas__error`` class. "" when the page shows none.
     """
     for element in doc.iter():
         if not isinstance(element.tag, str):
             continue
         classes = (element.get("class") or "").split()
         if (element.get("id") == "msg" or element.get("role") == "alert"
-                or any(_ERROR_CLASS.match(name) for name in classes)):
+                or any(_ERROR_CLASS.match(name) and name not in _NOT_ERROR_CLASS for name in classes)):
             text = _message_text(element)
             if text:
                 return text
+    return ""
+
+
+def page_message(doc: lxml.html.HtmlElement) -> str:
+    """What an error page of the CAS says: its error box, else its main paragraph."""
+    found = form_error(doc)
+    if found:
+        return found
     for xpath in ("//main//p", "//body//p", "//h1"):
         found = doc.xpath(xpath)
         if found and text_of(found[0]):
