@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from pathlib import Path
 
 from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -110,12 +112,17 @@ def _server_error(_exc: Exception) -> Response:
     return page(500, "Une erreur inattendue est survenue. Veuillez réessayer plus tard.")
 
 
-def create_app(sd: StateDir, rt: Runtime | None = None) -> Flask:
-    """Build the sandbox application for the state directory ``sd``."""
+def create_app(sd: StateDir, rt: Runtime | None = None, trust_ca: Iterable[str | Path] = ()) -> Flask:
+    """Build the sandbox application for the state directory ``sd``.
+
+    ``trust_ca``: CA files PRONOTE.net trusts, besides the sandbox's own, when it
+    validates a ticket at a CAS (``python -m sandbox start --trust-ca``).
+    """
     db.migrate(sd.db)
     app = Flask(__name__)
     app.config.update(SANDBOX_STATE=sd, SANDBOX_TOKEN=control_token(sd), JSON_AS_ASCII=False,
-                      MAX_CONTENT_LENGTH=2 * 1024 * 1024)
+                      MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+                      SANDBOX_TRUST_CA=tuple(str(Path(p).resolve()) for p in trust_ca))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["sandbox_runtime"] = rt or Runtime()
     init_app(app)

@@ -15,6 +15,11 @@ releases ``uid``, ``ENTPersonProfils``, ``ENTPersonStructRattach`` (one value
 per UAI), ``nom`` and ``prenom``; :func:`pronote_id_attributes` adds
 ``idPronote``, the account's Identifiant PRONOTE-ENT in the établissement of
 the service URL (docs/import-screens.md, "CAS: idPronote").
+
+The XML answer writes each attribute as ``<cas:NAME>value</cas:NAME>``
+(repeated when multi-valued), or, for a project switched to the other form
+real servers use (:func:`set_attribute_form`, ``python -m sandbox
+cas-attributes``), as ``<cas:attribute name="NAME" value="value"/>``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, Response, g, make_response, redirect, render_template, request
 
@@ -265,7 +270,30 @@ def failure_response(failure: CasFailure, as_json: bool) -> Response:
                         f"{escape(failure.description)}</cas:authenticationFailure>\n")
 
 
-def success_response(validation: Validation, attributes: list[tuple[str, str]], as_json: bool) -> Response:
+#: How ``serviceValidate`` writes attributes in XML: ``<cas:NAME>`` elements, or ``<cas:attribute name= value=>``.
+ATTRIBUTE_FORMS = ("elements", "name-value")
+_ATTRIBUTE_FORM_KEY = "cas_attribute_form:"
+
+
+def attribute_form(conn: sqlite3.Connection, slug: str) -> str:
+    """The attribute form of project ``slug`` (table ``meta``; "elements" unless switched)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (_ATTRIBUTE_FORM_KEY + slug,)).fetchone()
+    return row[0] if row and row[0] in ATTRIBUTE_FORMS else ATTRIBUTE_FORMS[0]
+
+
+def set_attribute_form(conn: sqlite3.Connection, slug: str, form: str) -> None:
+    """Switch project ``slug``'s CAS to ``form`` (one of :data:`ATTRIBUTE_FORMS`); ValueError otherwise."""
+    if form not in ATTRIBUTE_FORMS:
+        raise ValueError(f"forme d'attributs inconnue : {form} (connues : {', '.join(ATTRIBUTE_FORMS)})")
+    if conn.execute("SELECT 1 FROM projects WHERE slug = ?", (slug,)).fetchone() is None:
+        raise ValueError(f"projet inconnu : {slug}")
+    with db.write(conn):
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (_ATTRIBUTE_FORM_KEY + slug, form))
+
+
+def success_response(validation: Validation, attributes: list[tuple[str, str]], as_json: bool,
+                     form: str = "elements") -> Response:
     if as_json:
         grouped: dict[str, list[str]] = {}
         for name, value in attributes:
@@ -273,7 +301,11 @@ def success_response(validation: Validation, attributes: list[tuple[str, str]], 
         shaped = {name: values[0] if len(values) == 1 else values for name, values in grouped.items()}
         return _json_response({"serviceResponse": {"authenticationSuccess": {
             "user": validation.user["login"], "attributes": shaped}}})
-    lines = [f"            <cas:{name}>{escape(value)}</cas:{name}>\n" for name, value in attributes]
+    if form == "name-value":
+        lines = [f'            <cas:attribute name={quoteattr(name)} value={quoteattr(value)}/>\n'
+                 for name, value in attributes]
+    else:
+        lines = [f"            <cas:{name}>{escape(value)}</cas:{name}>\n" for name, value in attributes]
     return xml_response(
         "    <cas:authenticationSuccess>\n"
         f"        <cas:user>{escape(validation.user['login'])}</cas:user>\n"
@@ -429,7 +461,8 @@ def _service_validate() -> Response:
     result = validate_ticket(conn, g.project["id"], request.args.get("ticket"), _service_param(), _flag("renew"))
     if isinstance(result, CasFailure):
         return failure_response(result, as_json)
-    return success_response(result, released_attributes(conn, result), as_json)
+    return success_response(result, released_attributes(conn, result), as_json,
+                            attribute_form(conn, g.project["slug"]))
 
 
 @bp.get("/serviceValidate")

@@ -1,7 +1,8 @@
 """Command line: ``python -m sandbox <command>``.
 
 Commands: start, stop, status, seed, inventory, load-directory, faults,
-expire-sessions, export, truth, add-pronote-accounts, pronote-accounts, pronote-base.
+expire-sessions, export, truth, add-pronote-accounts, pronote-accounts, pronote-base,
+cas-attributes.
 Exit codes: 0 success, 1 failure, 2 invalid input, 3 (status) not running.
 """
 
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import sys
 from pathlib import Path
 
-from sandbox import db, pronote, pronote_accounts, pronote_net, server
+from sandbox import cas, db, pronote, pronote_accounts, pronote_net, server
 from sandbox.directory import DirectoryError, load_file
 from sandbox.inventory import write_inventory
 from sandbox.seed import DEFAULT_ETABS, DEFAULT_PROJECTS, DEFAULT_SEED, SeedError, SeedOptions, seed_database
@@ -39,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="port de la console d'hébergement (certificat client exigé) ; 0 (défaut) = un port libre")
     p.add_argument("--detach", action="store_true", help="démarrer en arrière-plan et attendre qu'il réponde")
     p.add_argument("--access-log", action="store_true", help="journaliser chaque requête")
+    p.add_argument("--trust-ca", action="append", default=[], metavar="FICHIER",
+                   help="autorité de certification (PEM) en qui PRONOTE.net a confiance, en plus de celle du bac à"
+                        " sable, quand il valide un ticket auprès d'un autre serveur CAS (répétable ; gardé dans"
+                        " sandbox.json)")
     command("stop", "arrêter le serveur")
     command("status", "état du serveur")
 
@@ -127,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--identifiant-cas", action="append", default=[], metavar="IDENT=LOGIN",
                    help="Identifiant CAS d'un compte ('' le vide)")
     p.add_argument("--show", action="store_true", help="afficher la base en JSON")
+
+    p = command("cas-attributes", "forme des attributs dans la réponse XML du CAS d'un projet (/p3/serviceValidate) ;"
+                                  " affiche la forme en JSON")
+    p.add_argument("--project", required=True, help="slug du projet ENT")
+    p.add_argument("--form", choices=cas.ATTRIBUTE_FORMS,
+                   help="elements : <cas:idPronote>X</cas:idPronote> (défaut) ;"
+                        " name-value : <cas:attribute name=\"idPronote\" value=\"X\"/>")
     return parser
 
 
@@ -141,14 +154,32 @@ def _running(sd: StateDir) -> dict | None:
     return info
 
 
+def _trusted_cas(paths: list[str]) -> list[str]:
+    """The ``--trust-ca`` files, absolute; raise ValueError (French) for one that holds no CA certificate."""
+    checked = []
+    for given in paths:
+        path = Path(given).expanduser().resolve()
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"--trust-ca {given} : pas un fichier de certificats PEM lisible ({exc})") from None
+        checked.append(str(path))
+    return checked
+
+
 def cmd_start(args: argparse.Namespace, sd: StateDir) -> int:
     try:
         server.check_loopback(args.host)
-    except server.NotLoopback as exc:
+        trust_ca = _trusted_cas(args.trust_ca)
+    except (server.NotLoopback, ValueError) as exc:
         _err(str(exc))
         return 2
     info = server.running_info(sd)
     if info is not None:
+        if args.trust_ca and info.get("trust_ca", []) != trust_ca:
+            _err(f"un bac à sable est déjà en marche ({info['url']}) avec d'autres --trust-ca"
+                 f" ({', '.join(info.get('trust_ca', [])) or 'aucun'}) : arrêtez-le d'abord")
+            return 1
         print(f"Bac à sable déjà en marche : {info['url']} (pid {info['pid']})")
         return 0 if args.detach else 1
     ensure_certificates(sd)
@@ -156,14 +187,14 @@ def cmd_start(args: argparse.Namespace, sd: StateDir) -> int:
     db.migrate(sd.db)
     if args.detach:
         try:
-            info = server.start_detached(sd, args.host, args.port, args.access_log, args.hosting_port)
+            info = server.start_detached(sd, args.host, args.port, args.access_log, args.hosting_port, trust_ca)
         except RuntimeError as exc:
             _err(str(exc))
             return 1
         print(info["url"])
         return 0
     try:
-        return server.serve(sd, args.host, args.port, args.access_log, args.hosting_port)
+        return server.serve(sd, args.host, args.port, args.access_log, args.hosting_port, trust_ca)
     except OSError as exc:
         _err(f"impossible d'écouter sur {args.host}:{args.port} (console d'hébergement :"
              f" {args.hosting_port}) : {exc}")
@@ -408,11 +439,30 @@ def cmd_pronote_base(args: argparse.Namespace, sd: StateDir) -> int:
     return 0
 
 
+def cmd_cas_attributes(args: argparse.Namespace, sd: StateDir) -> int:
+    conn = _seeded_conn(sd)
+    if conn is None:
+        return 1
+    try:
+        if args.form:
+            cas.set_attribute_form(conn, args.project, args.form)
+        elif conn.execute("SELECT 1 FROM projects WHERE slug = ?", (args.project,)).fetchone() is None:
+            raise ValueError(f"projet inconnu : {args.project}")
+        print(json.dumps({"project": args.project, "form": cas.attribute_form(conn, args.project)}))
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    finally:
+        conn.close()
+    return 0
+
+
 COMMANDS = {
     "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "seed": cmd_seed, "inventory": cmd_inventory,
     "load-directory": cmd_load_directory, "faults": cmd_faults, "expire-sessions": cmd_expire_sessions,
     "export": cmd_export, "truth": cmd_truth, "add-pronote-accounts": cmd_add_pronote_accounts,
     "pronote-accounts": cmd_pronote_accounts, "pronote-base": cmd_pronote_base,
+    "cas-attributes": cmd_cas_attributes,
 }
 
 

@@ -3,10 +3,13 @@
 ``/index-education/<uai>/<racine>/`` (docs/pronote-net-screens.md):
 ``infoMobileApp.json``, the Page commune, the espace pages that delegate to
 CAS, ``?login=true``, "Identification impossible", the ``PRONOTE_SESSION``
-cookie. Tickets are validated in process against the sandbox's own CAS
-(:func:`sandbox.cas.validate_ticket` and :func:`sandbox.cas.released_attributes`,
-so the ticket is consumed and its service checked exactly as
-``/p3/serviceValidate`` does); any other CAS URL fails like a network error.
+cookie. A ticket is validated as a real PRONOTE.net does: over HTTPS at
+``<casURL>/p3/serviceValidate`` of the CAS the delegation names, whichever it
+is (:mod:`sandbox.cas_client`; the sandbox's own CAS is reached through its
+listener like any other), trusting the sandbox's CA and the ``--trust-ca``
+files. No CAS answer (unreachable, TLS, timeout, HTTP error, not CAS XML, an
+address off loopback) is the network error ``NETWORK_ERROR``. No write
+transaction is open while the CAS is called: it writes to the same database.
 
 The base settings (table ``pronote_net``, espaces in ``pronote_net_espaces``)
 are changed by the hosting console (:mod:`sandbox.hosting`), the seed and
@@ -21,14 +24,16 @@ from __future__ import annotations
 import ipaddress
 import re
 import sqlite3
+import ssl
+import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, jsonify, make_response, redirect, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, make_response, redirect, render_template, request
 
-from sandbox import cas, db, refdata
+from sandbox import cas_client, db, refdata
 from sandbox.security import token
-from sandbox.web import get_db, now, runtime
+from sandbox.web import get_db, now, runtime, state
 
 MOBILE_APP_ID = "0D264427-EEFC-4810-A9E9-346942A862A4"
 SESSION_COOKIE = "PRONOTE_SESSION"
@@ -38,13 +43,14 @@ NO_ACCESS = "Vous n'avez pas accès à cet espace."
 NO_ID_PRONOTE = ('Le serveur CAS doit être configuré pour renvoyer un attribut "idPronote".'
                  " Or aucun attribut n'a été renvoyé.")
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
-#: The <CODE> of a validation that could not reach the CAS (a URL that is not the sandbox's).
+#: The <CODE> of a validation that got no CAS answer (unreachable, TLS, timeout, HTTP error, not CAS XML).
 NETWORK_ERROR = "NETWORK_ERROR"
 DELEGATIONS: tuple[str, ...] = ("CAS", "Ws-Federation", "Aucune")
 DEFAULT_RACINE = "Pronote"
 RACINE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 VERSION_RE = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,3})$")
 AUTRE = "autre"
+_CONTEXT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -451,26 +457,53 @@ def _espace(conn: sqlite3.Connection, base: Base, espace: Espace, page: str) -> 
     return _sign_on(conn, base, espace, cas_url, service, ticket)
 
 
-def _cas_error(cas_url: str, detail: str, base: Base, espace: Espace) -> Response:
-    message = f"Échec de l'authentification par le serveur CAS {cas_url} : {detail}"
-    return _html("pronote_refus.html", base=base, espace=espace, message=message)
+def _cas_error(cas_url: str, text: str, base: Base, espace: Espace, detail: str = "") -> Response:
+    """« Échec de l'authentification par le serveur CAS <casURL> : <text> »; ``detail`` (why no answer
+    came, in English) goes in an HTML comment for whoever debugs a test."""
+    message = f"Échec de l'authentification par le serveur CAS {cas_url} : {text}"
+    return _html("pronote_refus.html", base=base, espace=espace, message=message,
+                 detail=detail.replace("--", "- -"))
+
+
+def _client_context() -> ssl.SSLContext:
+    """The TLS context of the validation: the sandbox's CA and the ``--trust-ca`` files (built once)."""
+    context = current_app.extensions.get("sandbox_cas_client")
+    if context is None:
+        with _CONTEXT_LOCK:
+            context = current_app.extensions.get("sandbox_cas_client")
+            if context is None:
+                context = cas_client.client_context([state().ca_cert, *current_app.config["SANDBOX_TRUST_CA"]])
+                current_app.extensions["sandbox_cas_client"] = context
+    return context
+
+
+def _validate(conn: sqlite3.Connection, cas_url: str, service: str,
+              ticket: str) -> cas_client.Success | cas_client.Refusal | str:
+    """The CAS's answer, or why there is none (English, for the log)."""
+    # The CAS writes to this database (it consumes the ticket) while this request waits for it.
+    if conn.in_transaction:
+        raise RuntimeError("a transaction is open while PRONOTE.net calls the CAS")
+    try:
+        return cas_client.validate(cas_url, service, ticket, _client_context(),
+                                   runtime().settings.cas_validation_timeout_s)
+    except cas_client.Unreachable as exc:
+        current_app.logger.warning("PRONOTE.net: no validation at %s: %s", cas_url, exc)
+        return str(exc)
 
 
 def _sign_on(conn: sqlite3.Connection, base: Base, espace: Espace, cas_url: str, service: str,
              ticket: str) -> Response:
-    port = urlsplit(_main_url()).port
-    slug = loopback_cas_slug(cas_url, served_slugs(conn), port)
-    project = conn.execute("SELECT * FROM projects WHERE slug = ?", (slug,)).fetchone() if slug else None
-    if project is None:
-        return _cas_error(cas_url, f"le ticket n'a pas pu être validé ({NETWORK_ERROR}).", base, espace)
-    result = cas.validate_ticket(conn, project["id"], ticket, service)
-    if isinstance(result, cas.CasFailure):
+    result = _validate(conn, cas_url, service, ticket)
+    if isinstance(result, str):
+        return _cas_error(cas_url, f"le ticket n'a pas pu être validé ({NETWORK_ERROR}).", base, espace,
+                          detail=result)
+    if isinstance(result, cas_client.Refusal):
         return _cas_error(cas_url, f"le ticket n'a pas pu être validé ({result.code}).", base, espace)
-    attributes = cas.released_attributes(conn, result)
-    ids = [value for name, value in attributes if name == "idPronote"]
+    attributes = result.attributes
+    ids = result.values("idPronote")
     if not ids:
         return _cas_error(cas_url, NO_ID_PRONOTE, base, espace)
-    login = result.user["login"]
+    login = result.user
     candidates = conn.execute(
         f"SELECT * FROM pronote_accounts WHERE etab_id = ? AND ident IN ({', '.join('?' for _ in ids)})"  # noqa: S608
         " ORDER BY id", (base.etab["id"], *ids)).fetchall()

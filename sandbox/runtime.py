@@ -49,12 +49,14 @@ class Clock:
 
 @dataclass
 class Settings:
-    """Lifetimes of tickets and sessions (seconds)."""
+    """Lifetimes of tickets and sessions, and how long PRONOTE.net waits for the CAS (seconds)."""
 
     service_ticket_ttl_s: float = 10.0
     tgc_ttl_s: float = 7200.0
     session_idle_s: float = 1800.0
     login_flow_ttl_s: float = 900.0
+    #: PRONOTE.net's ticket validation at the CAS: connection and each read (then a network error)
+    cas_validation_timeout_s: float = 5.0
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply ``values`` after validating every one (all or nothing)."""

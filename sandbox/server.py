@@ -23,6 +23,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,11 +227,14 @@ def _bind(app: Any, host: str, port: int, context: ssl.SSLContext, access_log: b
 
 
 def make_sandbox_server(sd: StateDir, host: str = "127.0.0.1", port: int = 8443, rt: Runtime | None = None,
-                        access_log: bool = False) -> BaseWSGIServer:
-    """Create (bind) the main HTTPS server; call ``serve_forever`` on it."""
+                        access_log: bool = False, trust_ca: Sequence[str] = ()) -> BaseWSGIServer:
+    """Create (bind) the main HTTPS server; call ``serve_forever`` on it.
+
+    ``trust_ca``: CA files PRONOTE.net trusts besides the sandbox's (ticket validation at another CAS).
+    """
     check_loopback(host)
     context = server_ssl_context(sd)
-    app = create_app(sd, rt)
+    app = create_app(sd, rt, trust_ca)
     return _bind(app, host, port, context, access_log)
 
 
@@ -254,15 +258,17 @@ def _info(sd: StateDir, server: BaseWSGIServer, host: str, pid: int | None,
           hosting: BaseWSGIServer | None = None) -> dict[str, Any]:
     port = server.server_port
     info = {"url": base_url(host, port), "pid": pid, "ca": str(sd.ca_cert), "port": port, "host": host,
-            "state_dir": str(sd.root)}
+            "state_dir": str(sd.root),
+            "trust_ca": list(server.app.config["SANDBOX_TRUST_CA"])}  # type: ignore[attr-defined]
     if hosting is not None:
         info.update(hosting_url=base_url(host, hosting.server_port), hosting_port=hosting.server_port)
     return info
 
 
-def serve(sd: StateDir, host: str, port: int, access_log: bool = False, hosting_port: int = 0) -> int:
+def serve(sd: StateDir, host: str, port: int, access_log: bool = False, hosting_port: int = 0,
+          trust_ca: Sequence[str] = ()) -> int:
     """Serve in the foreground until SIGTERM/SIGINT; keep ``sandbox.json`` current."""
-    server = make_sandbox_server(sd, host, port, access_log=access_log)
+    server = make_sandbox_server(sd, host, port, access_log=access_log, trust_ca=trust_ca)
     try:
         hosting = make_hosting_server(sd, server, host, hosting_port, access_log=access_log)
     except OSError:
@@ -356,11 +362,13 @@ def running_info(sd: StateDir) -> dict[str, Any] | None:
 
 
 def start_detached(sd: StateDir, host: str, port: int, access_log: bool = False,
-                   hosting_port: int = 0) -> dict[str, Any]:
+                   hosting_port: int = 0, trust_ca: Sequence[str] = ()) -> dict[str, Any]:
     """Start a background server and wait until it answers ``/_sandbox/health``."""
     check_loopback(host)
     command = [sys.executable, "-m", "sandbox", "start", "--state-dir", str(sd.root), "--host", host,
                "--port", str(port), "--hosting-port", str(hosting_port)] + (["--access-log"] if access_log else [])
+    for path in trust_ca:
+        command += ["--trust-ca", str(path)]
     log = open(sd.log_file, "ab")  # noqa: SIM115 - handed to the child
     repo_root = str(Path(__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": repo_root + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -410,10 +418,11 @@ class ThreadedSandbox:
     host: str = "127.0.0.1"
     port: int = 0
     hosting_port: int = 0
+    trust_ca: Sequence[str] = ()
 
     def start(self) -> ThreadedSandbox:
         self.runtime = Runtime()
-        self.server = make_sandbox_server(self.sd, self.host, self.port, rt=self.runtime)
+        self.server = make_sandbox_server(self.sd, self.host, self.port, rt=self.runtime, trust_ca=self.trust_ca)
         self.hosting = make_hosting_server(self.sd, self.server, self.host, self.hosting_port)
         self.port = self.server.server_port
         self.hosting_port = self.hosting.server_port

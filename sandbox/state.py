@@ -8,8 +8,9 @@ created 0700)::
     client.pem, client.key      a client certificate (clientAuth) for the hosting console (key 0600)
     control-token               token for the /_sandbox/ control endpoints (0600)
     sandbox.db                  SQLite database (WAL)
-    sandbox.json                {"url", "hosting_url", "pid", "ca", "port", "hosting_port", "host"}
-                                of the running server
+    sandbox.json                {"url", "hosting_url", "pid", "ca", "port", "hosting_port", "host",
+                                "trust_ca"} of the running server (trust_ca: the extra CA files
+                                PRONOTE.net trusts, ``start --trust-ca``)
     sandbox.log                 output of a detached server
 """
 

@@ -144,7 +144,7 @@ CAUSES: dict[str, Cause] = {
     # -- the sign-on sample ----------------------------------------------------------------------------
     **{code: _sso(code, step="sso") for code in (
         "compte_test", "cas_erreur_http", "sans_idpronote", "identification_impossible", "acces_espace_refuse",
-        "ticket_invalide", "mauvaise_personne", "tls", "reseau", "page_inattendue")},
+        "ticket_invalide", "cas_injoignable", "mauvaise_personne", "tls", "reseau", "page_inattendue")},
 }
 #: the sign-on's codes that stand for a setting of the base: reported once, by the settings check
 BASE_CODES = ("base_introuvable", "base_non_publiee", "cas_inactif", "url_cas", "espace_non_publie",

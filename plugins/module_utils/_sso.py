@@ -46,6 +46,8 @@ from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
 #: the texts of PRONOTE.net's pages the check recognises (docs/pronote-net-screens.md)
 NO_ATTRIBUTE = 'attribut "idPronote"'
 TICKET_REFUSED = "n'a pas pu être validé"
+#: the <CODE> of a validation that got no answer from the CAS (PRONOTE.net could not reach it)
+NO_CAS_ANSWER = "(NETWORK_ERROR)"
 NO_ACCESS = "Vous n'avez pas accès à cet espace"
 IDENTIFICATION_IMPOSSIBLE = "Identification impossible"
 ESPACE_UNAVAILABLE = "Cet espace n'est pas disponible"
@@ -97,8 +99,16 @@ CAUSES: dict[str, tuple[str, str]] = {
         "Dans PRONOTE, cocher « Accès à l'Espace Parents » sur la fiche du responsable, ou vérifier le profil "
         "du compte de test."),
     "ticket_invalide": (
-        "PRONOTE.net n'a pas pu valider le ticket du CAS.",
-        "Vérifier que l'URL CAS de PRONOTE.net est celle du projet ENT et que PRONOTE.net joint ce CAS."),
+        "Le CAS a refusé le ticket que PRONOTE.net lui a présenté (ticket inconnu de ce CAS, déjà utilisé, expiré, "
+        "ou délivré pour une autre adresse).",
+        "Vérifier que l'URL CAS de PRONOTE.net est exactement celle du projet ENT (console d'hébergement, "
+        "« Déléguer l'authentification ») et que l'URL du service PRONOTE dans l'ENT est l'adresse de la base."),
+    "cas_injoignable": (
+        "PRONOTE.net n'a pas pu faire valider le ticket par le CAS de l'ENT : pas de réponse du CAS (serveur "
+        "injoignable depuis PRONOTE.net, certificat refusé, délai dépassé, ou réponse qui n'est pas celle d'un "
+        "CAS).",
+        "Réessayer plus tard ; si cela dure, signaler à l'éditeur de l'ENT que PRONOTE.net ne joint pas "
+        "l'adresse de validation du CAS (…/p3/serviceValidate : pare-feu, certificat TLS du CAS)."),
     "mauvaise_personne": (
         "Connecté à l'{espace}, mais pas en tant que la personne attendue : l'identifiant PRONOTE importé pour "
         "ce compte est celui d'une autre personne.",
@@ -242,7 +252,7 @@ def classify(response: requests.Response, account: SsoAccount, espace: Espace) -
     if NO_ATTRIBUTE in error:
         return _failed(account, espace, "sans_idpronote")
     if TICKET_REFUSED in error:
-        return _failed(account, espace, "ticket_invalide")
+        return _failed(account, espace, "cas_injoignable" if NO_CAS_ANSWER in error else "ticket_invalide")
     if NO_ACCESS in error or NO_ACCESS in text:
         return _failed(account, espace, "acces_espace_refuse")
     user = doc.xpath("//*[@id='utilisateur']")

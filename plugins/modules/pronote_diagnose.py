@@ -26,8 +26,9 @@ description:
     person's ENT login any more), C(responsables_non_reconnus) (more than O(max_unrecognised_share)),
     C(comptes_non_importes)."
   - "Sign-on sample (M(ent.pronote.cas_sso_check)'s causes): C(compte_test), C(cas_erreur_http), C(sans_idpronote),
-    C(identification_impossible), C(acces_espace_refuse), C(ticket_invalide), C(mauvaise_personne), C(tls),
-    C(reseau), C(page_inattendue); a cause of step 1 already found is not reported again."
+    C(identification_impossible), C(acces_espace_refuse), C(ticket_invalide), C(cas_injoignable),
+    C(mauvaise_personne), C(tls), C(reseau), C(page_inattendue); a cause of step 1 already found is not reported
+    again."
   - Every code, with its severity and its French message and fix, is in C(docs/diagnose.md).
   - Findings hold counts, never names. The people behind the identifiers findings are written, only when
     O(details_dir) is given, to a per-établissement file readable by its owner only.

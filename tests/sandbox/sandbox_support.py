@@ -7,11 +7,15 @@ import them whatever pytest's import mode.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
+from xml.sax.saxutils import escape, quoteattr
 
 import lxml.html
 import requests
@@ -21,6 +25,7 @@ from sandbox.security import DEMO_PASSWORD
 from sandbox.seed import SeedOptions, seed_database
 from sandbox.server import ThreadedSandbox
 from sandbox.state import REPO_ROOT, StateDir, control_token, state_dir
+from sandbox.tls import ensure_certificates, server_ssl_context
 
 TIMEOUT = 10
 
@@ -68,7 +73,7 @@ class Sandbox:
         assert self.control("POST", "clock", {"advance_s": seconds}).status_code == 200
 
 
-def start_sandbox(root: Any, seed: int = 42, etabs: int = 6) -> Sandbox:
+def start_sandbox(root: Any, seed: int = 42, etabs: int = 6, trust_ca: Sequence[str] = ()) -> Sandbox:
     sd = state_dir(root)
     db.migrate(sd.db)
     conn = db.connect(sd.db)
@@ -76,7 +81,7 @@ def start_sandbox(root: Any, seed: int = 42, etabs: int = 6) -> Sandbox:
         seed_database(conn, SeedOptions(seed=seed, etabs=etabs))
     finally:
         conn.close()
-    threaded = ThreadedSandbox(sd).start()
+    threaded = ThreadedSandbox(sd, trust_ca=tuple(trust_ca)).start()
     return Sandbox(sd, threaded, threaded.url, str(sd.ca_cert), control_token(sd) or "")
 
 
@@ -171,6 +176,66 @@ def ticket_of(response: requests.Response) -> str:
 
 #: the identifiers file's schema, as the sandbox's PRONOTE writes it
 IDENTIFIERS_XSD = REPO_ROOT / "docs" / "schemas" / "identifiants-pronote.xsd"
+
+
+class FakeCas:
+    """A CAS stand-in on loopback HTTPS with a CA of its own (not the sandbox's): ``/p3/serviceValidate``
+    answers what :attr:`answers` holds for the ticket, and every request's path is kept in :attr:`requests`.
+
+    An answer is ``(status, content type, body)``; a ticket without one gets a 404.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.sd = state_dir(root)
+        ensure_certificates(self.sd)
+        self.answers: dict[str, tuple[int, str, str]] = {}
+        self.requests: list[str] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                fake.requests.append(self.path)
+                ticket = parse_qs(urlsplit(self.path).query).get("ticket", [""])[0]
+                status, content_type, body = fake.answers.get(ticket, (404, "text/plain", "inconnu"))
+                payload = body.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.socket = server_ssl_context(self.sd).wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.server.server_port}/cas"
+
+    @property
+    def ca(self) -> str:
+        return str(self.sd.ca_cert)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def cas_success(user: str, attributes: list[tuple[str, str]], form: str = "elements") -> str:
+    """A CAS 3.0 ``authenticationSuccess``: attributes as elements, as ``name-value`` pairs, or (``legacy``)
+    as elements directly under ``authenticationSuccess``."""
+    if form == "name-value":
+        lines = "".join(f"<cas:attribute name={quoteattr(n)} value={quoteattr(v)}/>" for n, v in attributes)
+    else:
+        lines = "".join(f"<cas:{n}>{escape(v)}</cas:{n}>" for n, v in attributes)
+    inner = lines if form == "legacy" else f"<cas:attributes>{lines}</cas:attributes>"
+    return (f'<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess>'
+            f"<cas:user>{escape(user)}</cas:user>{inner}</cas:authenticationSuccess></cas:serviceResponse>")
 
 
 def seeded_database(path: Any, **options: Any) -> sqlite3.Connection:

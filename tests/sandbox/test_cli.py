@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
 from sandbox.state import REPO_ROOT
-from sandbox_support import Browser, Sandbox, html, one, text
+from sandbox_support import Browser, FakeCas, Sandbox, cas_success, html, one, text
 
 
 def run(state: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -102,3 +105,59 @@ def test_default_seed_is_stable(tmp_path: Path) -> None:
     done = run(tmp_path, "seed")
     region = [tuple(line.split(" — ")[0].split(None, 2)) for line in done.stdout.splitlines() if line.startswith("  0")]
     assert region == DEFAULT_REGION
+
+
+def test_trust_ca_reaches_a_detached_server(tmp_path: Path) -> None:
+    """``start --trust-ca``: a detached server's PRONOTE.net validates at a CAS whose certificate comes from
+    that CA; a file that holds no certificate is refused before starting."""
+    state = tmp_path / "state"
+    assert run(state, "seed", "--etabs", "2").returncode == 0
+    (tmp_path / "vide.pem").write_text("pas un certificat\n")
+    for bad in (tmp_path / "absent.pem", tmp_path / "vide.pem"):
+        refused = run(state, "start", "--port", "0", "--detach", "--trust-ca", str(bad))
+        assert refused.returncode == 2 and "--trust-ca" in refused.stderr and not (state / "sandbox.json").exists()
+    other = FakeCas(tmp_path / "autre-cas")
+    started = run(state, "start", "--port", "0", "--detach", "--trust-ca", other.ca)
+    try:
+        assert started.returncode == 0, started.stderr
+        info = json.loads((state / "sandbox.json").read_text())
+        assert info["trust_ca"] == [other.ca]
+        mismatch = run(state, "start", "--detach", "--trust-ca", info["ca"])
+        assert mismatch.returncode == 1 and "--trust-ca" in mismatch.stderr
+        shown = json.loads(run(state, "pronote-base", "--uai", "0671824U", "--cas-url", other.url, "--show").stdout)
+        assert shown["cas"] == {"enabled": True, "project": "Autre", "url": other.url}
+        base = shown["url"]
+        login, ident = "autre.login", _an_ident(state, "0671824U")
+        other.answers["ST-1"] = (200, "application/xml", cas_success(login, [("idPronote", ident)], "name-value"))
+        landed = requests.get(base + "eleve.html", params={"ticket": "ST-1"}, verify=info["ca"], timeout=10,
+                              allow_redirects=False)
+        assert landed.status_code == 302, landed.text
+        assert other.requests and other.requests[0].startswith("/cas/p3/serviceValidate?")
+    finally:
+        run(state, "stop")
+        other.stop()
+
+
+def _an_ident(state: Path, uai: str) -> str:
+    """The Identifiant PRONOTE of a pupil of ``uai`` whose account is clean (no Identifiant CAS)."""
+    truth = json.loads(run(state, "truth", "--uai", uai).stdout)
+    conn = sqlite3.connect(state / "sandbox.db")
+    try:
+        rows = conn.execute("SELECT a.ident FROM pronote_accounts a JOIN etabs e ON e.id = a.etab_id WHERE e.uai = ?"
+                            " AND a.category = 'Eleve' AND a.identifiant_cas IS NULL AND a.kind = 'exact'"
+                            " ORDER BY a.id", (uai,)).fetchall()
+    finally:
+        conn.close()
+    return next(r[0] for r in rows if r[0] in truth)
+
+
+def test_cas_attributes_command(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert run(state, "seed", "--etabs", "2").returncode == 0
+    assert json.loads(run(state, "cas-attributes", "--project", "mbn").stdout) == {"project": "mbn",
+                                                                                  "form": "elements"}
+    done = run(state, "cas-attributes", "--project", "mbn", "--form", "name-value")
+    assert done.returncode == 0 and json.loads(done.stdout)["form"] == "name-value"
+    assert json.loads(run(state, "cas-attributes", "--project", "occitanie").stdout)["form"] == "elements"
+    assert run(state, "cas-attributes", "--project", "atlantide").returncode == 2
+    assert run(state, "cas-attributes", "--project", "mbn", "--form", "json").returncode == 2

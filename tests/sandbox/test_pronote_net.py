@@ -1,28 +1,49 @@
 """PRONOTE.net on the main listener (docs/pronote-net-screens.md): infoMobileApp.json,
-the espace pages, the CAS sign-on through the sandbox's own CAS, every failure page,
-and the seed's bases."""
+the espace pages, the CAS sign-on through the sandbox's own CAS and through an independent
+one (the ticket validated over HTTPS, both attribute forms), every failure page, and the
+seed's bases."""
 
 from __future__ import annotations
 
 import hashlib
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
 
-from sandbox import db, pronote_net, refdata
+from sandbox import cas, db, pronote_net, refdata
 from sandbox.pronote_net import ESPACES, MOBILE_APP_ID, PAGE_ESPACES, Changes
 from sandbox.seed import SeedOptions, seed_database
-from sandbox_support import TIMEOUT, Sandbox, html, one, seeded_database, text
+from sandbox_support import (TIMEOUT, FakeCas, Sandbox, cas_success, html, one, seeded_database, start_sandbox,
+                             text)
 
 MESSAGE_503 = "Le site PRONOTE.net de cet établissement n'est pas publié."
 NO_ID = ('Le serveur CAS doit être configuré pour renvoyer un attribut "idPronote".'
          " Or aucun attribut n'a été renvoyé.")
 
 
-# ---------------------------------------------------------------- helpers
+# ---------------------------------------------------------------- fixtures, helpers
+
+@pytest.fixture(scope="module")
+def fake_cas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeCas]:
+    """An independent CAS on loopback, with a CA of its own."""
+    server = FakeCas(tmp_path_factory.mktemp("fake-cas"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def sb(tmp_path_factory: pytest.TempPathFactory, fake_cas: FakeCas) -> Iterator[Sandbox]:
+    """This module's sandbox; its PRONOTE.net trusts the fake CAS's CA too (``start --trust-ca``)."""
+    own = start_sandbox(tmp_path_factory.mktemp("pronote-net-state"), trust_ca=[fake_cas.ca])
+    yield own
+    own.threaded.stop()
+
 
 def configure(sb: Sandbox, uai: str, **changes: object) -> pronote_net.Base:
     """What ``python -m sandbox pronote-base`` does."""
@@ -405,6 +426,175 @@ def test_no_access_to_the_espace(sb: Sandbox) -> None:
     assert error_of(refused) == "Vous n'avez pas accès à cet espace."
     configure(sb, uai, acces_parents=[f"{ident}=on"])
     assert text(one(html(sign_on(sb, base + "parent.html", login)), "//h1")) == "Espace Parents"
+
+
+# ---------------------------------------------------------------- validation over HTTPS
+
+def network_error(cas_url: str) -> str:
+    return f"Échec de l'authentification par le serveur CAS {cas_url} : le ticket n'a pas pu être validé (NETWORK_ERROR)."
+
+
+def test_the_sandbox_cas_is_called_over_https_not_in_process(sb: Sandbox) -> None:
+    uai = mbn(sb, 1)
+    base = reset(sb, uai)
+    login, _ident, _account = pair(sb, uai, "Eleve")
+    before = sb.control("GET", "stats").json()["by_endpoint"].get("cas.p3_service_validate", 0)
+    landed = sign_on(sb, base + "eleve.html", login)
+    assert text(one(html(landed), "//h1")) == "Espace Elèves"
+    assert sb.control("GET", "stats").json()["by_endpoint"]["cas.p3_service_validate"] == before + 1
+
+
+def test_the_sandbox_cas_answering_in_name_value_form(sb: Sandbox) -> None:
+    uai = mbn(sb, 2)
+    base = reset(sb, uai)
+    login, ident, account_id = pair(sb, uai, "Eleve")
+    conn = sb.conn()
+    try:
+        cas.set_attribute_form(conn, "mbn", "name-value")
+        ticket = ticket_for(sb, base + "eleve.html", login)
+        raw = get(sb, "/mbn/cas/p3/serviceValidate", params={"service": base + "eleve.html", "ticket": ticket})
+        assert f'<cas:attribute name="idPronote" value="{ident}"/>' in raw.text
+        assert "<cas:idPronote>" not in raw.text
+        landed = sign_on(sb, base + "eleve.html", login)
+        assert text(one(html(landed), "//h1")) == "Espace Elèves" and identifiant_cas(sb, account_id) == login
+        # no idPronote released, in that form too
+        with sb.writing() as w:
+            w.execute("DELETE FROM ent_identifiers WHERE ident = ?", (ident,))
+        assert error_of(sign_on(sb, base + "eleve.html", login)) == (
+            f"Échec de l'authentification par le serveur CAS {sb.url}mbn/cas : {NO_ID}")
+    finally:
+        cas.set_attribute_form(conn, "mbn", "elements")
+        conn.close()
+    with pytest.raises(ValueError):
+        cas.set_attribute_form(sb.conn(), "mbn", "json")
+
+
+@pytest.mark.parametrize("form", ["elements", "name-value", "legacy"])
+def test_an_independent_cas_in_each_attribute_form(sb: Sandbox, fake_cas: FakeCas, form: str) -> None:
+    uai = mbn(sb, 0)
+    base = reset(sb, uai)
+    configure(sb, uai, cas_url=fake_cas.url)
+    _login, ident, account_id = pair(sb, uai, "Eleve")
+    ticket = f"ST-{form}-ok"
+    # two values: one no account of this base has, then the pupil's
+    fake_cas.answers[ticket] = (200, "application/xml; charset=UTF-8", cas_success(
+        "élève.indépendant", [("uid", "élève.indépendant"), ("idPronote", "ZZZZZZZZZZZZZZZZ"),
+                              ("idPronote", ident), ("nom", "Indépendant")], form))
+    session = requests.Session()
+    landed = get(sb, base + "eleve.html", session, params={"ticket": ticket})
+    assert landed.status_code == 302 and landed.headers["Location"] == base + "eleve.html", landed.text
+    assert text(one(html(get(sb, base + "eleve.html", session)), "//h1")) == "Espace Elèves"
+    assert identifiant_cas(sb, account_id) == "élève.indépendant"
+    # PRONOTE.net asked that CAS, for this service and ticket
+    asked = urlsplit(fake_cas.requests[-1])
+    assert asked.path == "/cas/p3/serviceValidate"
+    assert parse_qs(asked.query) == {"service": [base + "eleve.html"], "ticket": [ticket]}
+
+
+def test_an_independent_cas_refusing_or_releasing_no_id(sb: Sandbox, fake_cas: FakeCas) -> None:
+    uai = mbn(sb, 0)
+    base = reset(sb, uai)
+    configure(sb, uai, cas_url=fake_cas.url)
+    fake_cas.answers["ST-refus"] = (200, "text/xml", '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas">'
+                                    '<cas:authenticationFailure code="INVALID_SERVICE">non</cas:authenticationFailure>'
+                                    "</cas:serviceResponse>")
+    assert error_of(get(sb, base + "eleve.html", params={"ticket": "ST-refus"})) == (
+        f"Échec de l'authentification par le serveur CAS {fake_cas.url} : le ticket n'a pas pu être validé"
+        " (INVALID_SERVICE).")
+    fake_cas.answers["ST-sans-id"] = (200, "text/xml", cas_success("x", [("uid", "x")], "name-value"))
+    assert error_of(get(sb, base + "eleve.html", params={"ticket": "ST-sans-id"})) == (
+        f"Échec de l'authentification par le serveur CAS {fake_cas.url} : {NO_ID}")
+
+
+HTML_PAGE = "<!DOCTYPE html><html><head><meta charset=utf-8><title>CAS</title></head><body>Maintenance</body></html>"
+XXE = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/hostname">]>'
+       '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess>'
+       "<cas:user>&e;</cas:user></cas:authenticationSuccess></cas:serviceResponse>")
+
+
+@pytest.mark.parametrize(("status", "content_type", "body"), [
+    (200, "text/html", HTML_PAGE),
+    (200, "text/html", "<html><body><p>Service indisponible</p></body></html>"),
+    (200, "text/plain", "yes\nquelqu.un\n"),
+    (200, "application/xml", XXE),
+    (200, "application/xml", '<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess>'
+                             "</cas:authenticationSuccess></cas:serviceResponse>"),
+    (500, "text/html", "<html><body>Erreur</body></html>"),
+    (302, "text/html", ""),
+], ids=["html5", "xhtml", "cas1", "xxe", "no-user", "http-500", "redirect"])
+def test_an_answer_that_is_not_a_cas_answer_is_a_network_error(sb: Sandbox, fake_cas: FakeCas, status: int,
+                                                                content_type: str, body: str) -> None:
+    uai = mbn(sb, 0)
+    base = reset(sb, uai)
+    configure(sb, uai, cas_url=fake_cas.url)
+    ticket = f"ST-bad-{status}-{len(body)}"
+    fake_cas.answers[ticket] = (status, content_type, body)
+    failed = get(sb, base + "eleve.html", params={"ticket": ticket})
+    assert failed.status_code == 200 and error_of(failed) == network_error(fake_cas.url)
+    assert "PRONOTE_SESSION" not in failed.cookies
+
+
+def test_an_unreachable_or_untrusted_cas_is_a_network_error(sb: Sandbox, tmp_path: Path) -> None:
+    uai = mbn(sb, 1)
+    base = reset(sb, uai)
+    # a loopback port nobody listens on
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    refused_url = f"https://127.0.0.1:{free}/cas"
+    configure(sb, uai, cas_url=refused_url)
+    failed = get(sb, base + "eleve.html", params={"ticket": "ST-x"})
+    assert error_of(failed) == network_error(refused_url) and "connection failed" in failed.text
+    # a CAS whose certificate comes from a CA nobody gave the sandbox
+    untrusted = FakeCas(tmp_path / "untrusted")
+    try:
+        untrusted.answers["ST-x"] = (200, "text/xml", cas_success("x", [("idPronote", "X")]))
+        configure(sb, uai, cas_url=untrusted.url)
+        failed = get(sb, base + "eleve.html", params={"ticket": "ST-x"})
+        assert error_of(failed) == network_error(untrusted.url) and "TLS failure" in failed.text
+        assert untrusted.requests == []
+    finally:
+        untrusted.stop()
+
+
+def test_a_cas_that_does_not_answer_in_time_is_a_network_error(sb: Sandbox) -> None:
+    uai = mbn(sb, 1)
+    base = reset(sb, uai)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)  # the kernel completes the connection; nobody ever answers
+    url = f"https://127.0.0.1:{silent.getsockname()[1]}/cas"
+    configure(sb, uai, cas_url=url)
+    sb.threaded.runtime.settings.update({"cas_validation_timeout_s": 0.5})
+    try:
+        started = time.monotonic()
+        failed = get(sb, base + "eleve.html", params={"ticket": "ST-x"})
+        assert error_of(failed) == network_error(url) and "no answer within 0.5 s" in failed.text
+        assert 0.5 <= time.monotonic() - started < 5
+    finally:
+        sb.threaded.runtime.settings.update({"cas_validation_timeout_s": 5.0})
+        silent.close()
+
+
+def test_parallel_sign_ons_while_the_cas_writes_to_the_same_database(sb: Sandbox) -> None:
+    """Each sign-on's PRONOTE.net request waits for the CAS, which consumes the ticket in the same SQLite
+    database: no transaction may be open meanwhile, or they would block each other."""
+    uai = mbn(sb, 2)
+    base = reset(sb, uai)
+    logins = [pair(sb, uai, category)[0] for category in ("Eleve", "Eleve", "Eleve", "Professeur")]
+    pages = ["eleve.html"] * 3 + ["professeur.html"]
+    results: list[str] = [""] * len(logins)
+
+    def one_sign_on(index: int) -> None:
+        landed = sign_on(sb, base + pages[index], logins[index])
+        results[index] = text(one(html(landed), "//h1"))
+
+    threads = [threading.Thread(target=one_sign_on, args=(i,)) for i in range(len(logins))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == ["Espace Elèves"] * 3 + ["Espace Professeurs"]
 
 
 # ---------------------------------------------------------------- faults

@@ -182,6 +182,10 @@ ESPACE = ESPACE_OF_PROFILE["Elève"]
     (200, '<div id="erreur">Vous n\'avez pas accès à cet espace.</div>', "acces_espace_refuse"),
     (200, '<div id="erreur">Échec de l\'authentification par le serveur CAS https://x/cas : le ticket n\'a pas '
           'pu être validé (INVALID_TICKET).</div>', "ticket_invalide"),
+    (200, '<div id="erreur">Échec de l\'authentification par le serveur CAS https://x/cas : le ticket n\'a pas '
+          'pu être validé (INVALID_SERVICE).</div>', "ticket_invalide"),
+    (200, '<div id="erreur">Échec de l\'authentification par le serveur CAS https://x/cas : le ticket n\'a pas '
+          'pu être validé (NETWORK_ERROR).</div>', "cas_injoignable"),
     (404, "<p>Cet espace n'est pas disponible.</p>", "espace_non_publie"),
     (404, "<p>La page demandée n'existe pas.</p>", "base_introuvable"),
     (503, "<p>pas publié</p>", "base_non_publiee"),
