@@ -204,3 +204,27 @@ def test_cas_sso_check_through_ansible_playbook_against_django_cas(region, real_
     assert result["failed"] is True
     dumped = json.dumps(result)
     assert "ST-" not in dumped and PASSWORD not in dumped and "pas-le-bon" not in dumped
+
+
+def test_the_diagnosis_sign_on_sample_against_django_cas(region, real_cas, delegate_to, tmp_path):
+    """pronote_diagnose's sign-on sample: the same causes, as findings of the step « sso »."""
+    good, other, not_imported = region.pupil(True, 0), region.pupil(True, 1), region.pupil(False, 0)
+    give(real_cas, good)
+    give(real_cas, other)
+    give(real_cas, not_imported, idPronote=None)
+    cas_url = delegate_to("django-cas")
+    accounts = [{"profile": "Elève", "login": p.login, "password": pw, "name": p.name}
+                for p, pw in ((good, PASSWORD), (other, "pas-le-bon"), (not_imported, PASSWORD))]
+    task = {"ent.pronote.pronote_diagnose": {
+        "uai": region.uai, "url": region.base, "pronote_ca_path": region.ca_bundle, "cas_url": cas_url,
+        "accounts": accounts}}
+    run = run_tasks(region.box, tmp_path, [task], hosts=region.uai)
+    result = run.result(region.uai)
+    assert not result.get("failed"), result
+    assert result["sign_on"] == {"ok": 1, "failed": 2}, result
+    sso = sorted((f["code"], f["step"]) for f in result["findings"] if f["step"] == "sso")
+    assert sso == [("compte_test", "sso"), ("sans_idpronote", "sso")], result["findings"]
+    # the base delegates to the CAS the diagnosis was given: no finding of step 1 about the CAS
+    assert not {"url_cas", "cas_inactif"} & {f["code"] for f in result["findings"]}
+    dumped = json.dumps(result)
+    assert "ST-" not in dumped and PASSWORD not in dumped and "pas-le-bon" not in dumped
