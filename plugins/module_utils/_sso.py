@@ -32,7 +32,12 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     ValidationError,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, text_of
-from ansible_collections.ent.pronote.plugins.module_utils._http import RETRY_STATUSES, HttpSettings, new_session, request
+from ansible_collections.ent.pronote.plugins.module_utils._http import (
+    RETRY_STATUSES,
+    HttpSettings,
+    new_session,
+    request,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._matching import normalise
 from ansible_collections.ent.pronote.plugins.module_utils._projects import same_cas
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import (

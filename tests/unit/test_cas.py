@@ -43,32 +43,13 @@ MESSAGE = "Le nom d'utilisateur ou le mot de passe est incorrect."
 
 APEREO = fixture_text("cas_login.html")
 APEREO_ERROR = APEREO.replace("<!--ERRORS-->", f'<div class="errors" id="msg">{MESSAGE}</div>')
-DJANGO = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Service Central d'Authentification</title>
-</head><body><header><h1 id="app-name">Service Central d'Authentification</h1>
-<div class="alert alert-info alert-dismissable" id="info-cas_explained">
-<button type="button" class="close" data-dismiss="alert" aria-label="Close"><span aria-hidden="true">&times;</span></button>
-Le Service Central d'Authentification permet de vous authentifier une seule fois.</div></header>
-<main class="card"><div class="card-header"><h2>Merci de se connecter</h2></div><div class="card-body">
-<!--ERRORS-->
-<form class="form-signin" method="post" id="login_form">
-<input type="hidden" name="csrfmiddlewaretoken" value="csrf-tok">
-<div class="form-group"><label class="control-label" for="id_username">Nom d'utilisateur</label>
-<input type="text" name="username" id="id_username" required></div>
-<div class="form-group"><label class="control-label" for="id_password">Mot de passe</label>
-<input type="password" name="password" id="id_password" required></div>
-<input type="hidden" name="lt" value="LT-17-django">
-<button class="btn btn-primary" type="submit">Connexion</button></form></div></main></body></html>"""
+DJANGO = fixture_text("cas_login_django.html")
 DJANGO_ERROR = DJANGO.replace("<!--ERRORS-->", f"""<div class="alert alert-danger alert-dismissable">
-<button type="button" class="close" data-dismiss="alert" aria-label="Close"><span aria-hidden="true">&times;</span></button>
+<button type="button" class="close" data-dismiss="alert" aria-label="Close">
+<span aria-hidden="true">&times;</span></button>
 {MESSAGE}
 </div>""")
-KDECOLE = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Connexion</title></head><body>
-<div class="cas"><h1 class="cas__title">Se connecter</h1><!--ERRORS-->
-<form class="cas__login-form" method="post" action="login?service=https%3A%2F%2Fservice.example.test%2Fapp">
-<label for="username">Identifiant</label><input id="username" name="username" type="text">
-<label for="password">Mot de passe</label><input id="password" name="password" type="password">
-<input type="hidden" name="execution" value="e2s1"><input type="hidden" name="_eventId" value="submit">
-<button type="submit" class="cas__submit">Valider</button></form></div></body></html>"""
+KDECOLE = fixture_text("cas_login_kdecole.html")
 KDECOLE_ERROR = KDECOLE.replace("<!--ERRORS-->", f"""<div class="cas__error" role="alert">
 <span class="cas__error-icon" aria-hidden="true">!</span><p>{MESSAGE}</p>
 <button type="button" class="cas__error-close">Fermer</button></div>""")
@@ -174,8 +155,8 @@ def test_an_error_never_shows_a_ticket():
         sign_in(cas.session, HTTP, page, USER, PASSWORD)
     message = str(err.value)
     assert "ST-9-secret" not in message and "ST-9-secret" not in err.value.url
-    assert message == (f"Could not {STEP_LOGIN_PAGE}: the CAS answered HTTP 403 at {CAS}/login?service=x&ticket=ST-…: "
-                       "« Ticket ST-… refusé »")
+    assert message == (f"Could not {STEP_LOGIN_PAGE}: the CAS answered HTTP 403 at "
+                       f"{CAS}/login?service=x&ticket=ST-…: « Ticket ST-… refusé »")
 
 
 def test_a_login_page_without_a_password_field_is_named():
