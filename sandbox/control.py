@@ -8,7 +8,8 @@
   ``hosting_fail_next`` included;
 - ``POST /_sandbox/expire-sessions``: every console session and TGC ends now;
 - ``GET /_sandbox/stats``, ``POST /_sandbox/stats/reset``: request counters;
-- ``GET|POST /_sandbox/settings``: ticket and session lifetimes;
+- ``GET|POST /_sandbox/settings``: ticket and session lifetimes, and how long PRONOTE.net waits
+  for the CAS when it validates a ticket (``cas_validation_timeout_s``);
 - ``GET|POST /_sandbox/clock``: ``{"advance_s": N}`` moves the sandbox's
   clock forward (expiry tests without sleeping), ``{"reset": true}``.
 """
@@ -92,7 +93,7 @@ def stats_reset() -> Response:
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> Response:
-    """Read or change ticket and session lifetimes (seconds)."""
+    """Read or change ticket and session lifetimes and the validation timeout (seconds)."""
     rt = runtime()
     if request.method == "POST":
         try:

@@ -151,14 +151,22 @@ def test_a_healthy_region_raises_no_alarm(after_rentree: Sandbox, tmp_path: Path
         assert not result.get("failed") and result["ok"] == len(result["checks"]) > 0, result
 
 
-@pytest.mark.parametrize("cause", [
+#: the causes PRONOTE.net finds after validating the ticket, also with the CAS answering in the other form
+AFTER_VALIDATION = ["sans_idpronote", "identification_impossible", "compte_test", "url_cas"]
+
+
+@pytest.mark.parametrize(("cause", "form"), [(cause, "elements") for cause in (
     "base_non_publiee", "cas_inactif", "url_cas", "espace_non_publie", "espace_sans_delegation",
     "base_introuvable", "sans_idpronote", "identification_impossible", "acces_espace_refuse", "compte_test",
     "mauvaise_personne",
-])
-def test_each_faq_cause_is_found_on_its_etablissement_only(after_rentree: Sandbox, tmp_path: Path, cause: str):
+)] + [(cause, "name-value") for cause in AFTER_VALIDATION])
+def test_each_faq_cause_is_found_on_its_etablissement_only(after_rentree: Sandbox, tmp_path: Path, cause: str,
+                                                            form: str):
+    """``form``: how the ENT's CAS writes the attributes PRONOTE.net validates the ticket for
+    (``<cas:idPronote>`` or ``<cas:attribute name= value=>``): the same codes either way."""
     box = after_rentree
     uai, other = sorted(box.hosts())[1], sorted(box.hosts())[2]
+    slug = box.group_of(uai).removeprefix("ent_")
     accounts = accounts_of(box, uai)
     pupil, parent = accounts["Elève"], accounts["Parent"]
     wanted = {"Elève": cause}  # the profiles expected to fail; the others must pass
@@ -199,6 +207,7 @@ def test_each_faq_cause_is_found_on_its_etablissement_only(after_rentree: Sandbo
         overrides = [{**a, "name": "QUELQU'UN Autre"} if a["profile"] == "Elève" else a for a in accounts.values()]
     if setup:
         box.cli("pronote-base", "--uai", uai, *setup)
+    box.cli("cas-attributes", "--project", slug, "--form", form)
     try:
         run = run_tasks(box, tmp_path, [sso_task(overrides, uai)], hosts=f"{uai}:{other}")
         result = run.result(uai)
@@ -212,10 +221,42 @@ def test_each_faq_cause_is_found_on_its_etablissement_only(after_rentree: Sandbo
         healthy = run.result(other)
         assert not healthy.get("failed") and set(codes(healthy).values()) == {"ok"}, healthy
     finally:
+        box.cli("cas-attributes", "--project", slug, "--form", "elements")
         if undo:
             box.cli("pronote-base", "--uai", uai, *undo)
         if db_undo:
             db_undo()
+
+
+def control(box: Sandbox, path: str, body: dict) -> dict:
+    token = (box.state_dir / "control-token").read_text().strip()
+    answer = requests.post(box.url + "_sandbox/" + path, json=body, headers={"X-Sandbox-Token": token},
+                           verify=box.ca, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_cas_that_does_not_answer_pronote_net_is_cas_injoignable(after_rentree: Sandbox, tmp_path: Path):
+    """The ENT's CAS answers the browser, slowly, and PRONOTE.net gives up waiting for its validation
+    (« … (NETWORK_ERROR) »): every account fails with cas_injoignable, not ticket_invalide."""
+    box = after_rentree
+    uai = sorted(box.hosts())[1]
+    control(box, "settings", {"cas_validation_timeout_s": 0.1})
+    control(box, "faults", {"latency_ms": 400})
+    try:
+        run = run_tasks(box, tmp_path, [sso_task()], hosts=uai)
+    finally:
+        control(box, "faults", {"reset": True})
+        control(box, "settings", {"cas_validation_timeout_s": 5.0})
+    result = run.result(uai)
+    assert result["failed"] is True, result
+    assert set(codes(result).values()) == {"cas_injoignable"}, result
+    bad = result["checks"][0]
+    assert "n'a pas pu faire valider le ticket" in bad["cause"] and bad["fix"]
+    assert "ST-" not in json.dumps(result)
+    # back to normal, the same accounts sign on
+    again = run_tasks(box, tmp_path, [sso_task()], hosts=uai).result(uai)
+    assert not again.get("failed") and set(codes(again).values()) == {"ok"}, again
 
 
 def remove_ent_identifier(box: Sandbox, ident: str):

@@ -431,7 +431,8 @@ def test_no_access_to_the_espace(sb: Sandbox) -> None:
 # ---------------------------------------------------------------- validation over HTTPS
 
 def network_error(cas_url: str) -> str:
-    return f"Échec de l'authentification par le serveur CAS {cas_url} : le ticket n'a pas pu être validé (NETWORK_ERROR)."
+    return (f"Échec de l'authentification par le serveur CAS {cas_url} :"
+            " le ticket n'a pas pu être validé (NETWORK_ERROR).")
 
 
 def test_the_sandbox_cas_is_called_over_https_not_in_process(sb: Sandbox) -> None:
@@ -610,6 +611,21 @@ def test_pronote_net_requests_are_subject_to_faults(sb: Sandbox) -> None:
     assert time.monotonic() - started >= 0.3
     stats = sb.control("GET", "stats").json()
     assert stats["by_kind"]["pronote_net"] >= 4
+
+
+def test_a_sign_on_under_latency_lands_and_a_cas_slower_than_the_timeout_is_a_network_error(sb: Sandbox) -> None:
+    """The latency fault delays the CAS's validation request too (it is a CAS request like any other)."""
+    uai = mbn(sb, 1)
+    base = reset(sb, uai)
+    sb.control("POST", "faults", {"latency_ms": 200})
+    landed = sign_on(sb, base + "eleve.html", pair(sb, uai, "Eleve")[0])
+    assert text(one(html(landed), "//h1")) == "Espace Elèves"
+    sb.threaded.runtime.settings.update({"cas_validation_timeout_s": 0.1})
+    try:
+        failed = sign_on(sb, base + "eleve.html", pair(sb, uai, "Eleve")[0])
+        assert error_of(failed) == network_error(f"{sb.url}mbn/cas")
+    finally:
+        sb.threaded.runtime.settings.update({"cas_validation_timeout_s": 5.0})
 
 
 # ---------------------------------------------------------------- the seed
