@@ -115,10 +115,10 @@ test: $(VENV_STAMP) ## everything CI runs: pytest, then ansible-lint, then molec
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory molecule
 
-pytest: $(VENV_STAMP) ## unit, sandbox and integration tests
+pytest: $(VENV_STAMP) ## unit, sandbox, real CAS (django-cas-server) and integration tests
 	$(VENV_PY) -m pytest -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) \
 	  $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS)) \
-	  tests/unit tests/sandbox tests/integration
+	  tests/unit tests/sandbox tests/realcas tests/integration
 
 lint: $(VENV_STAMP) ## ansible-lint, production profile (see .ansible-lint)
 	ansible-lint

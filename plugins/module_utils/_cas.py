@@ -4,7 +4,14 @@ Used by every client that reaches a page protected by an ENT's CAS: the
 console client signs its administrator in, and the sign-on check signs test
 accounts in. Real CAS servers differ in their login forms' hidden fields
 (``lt``, ``execution``, ``_eventId``, ``csrfmiddlewaretoken``…): every hidden
-input is posted back as it came.
+input is posted back as it came. They differ in their defences too: a CAS
+built on a web framework refuses a form post without the ``Referer`` or
+``Origin`` a browser sends (CSRF protection), so the post carries both, in
+the session that holds the login page's cookies.
+
+An HTTP error of the CAS at any step is raised as :class:`CasHttpError`
+naming the step, the status and the URL (tickets redacted): an error page is
+never taken for the page after the sign-in.
 
 This is the one module that knows the CAS's screens, in both dialects
 (docs/console-screens.md, "CAS dialects"): Apereo's login form at once, or
@@ -21,18 +28,53 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.html
 import requests
 
-from ansible_collections.ent.pronote.plugins.module_utils._errors import AuthenticationError, UnexpectedPageError
+from ansible_collections.ent.pronote.plugins.module_utils._errors import (
+    AuthenticationError,
+    TransientError,
+    UnexpectedPageError,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, read_form_element, text_of
-from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, request
+from ansible_collections.ent.pronote.plugins.module_utils._http import RETRY_STATUSES, HttpSettings, request
 
 #: CAS protocol parameter names of the credentials
 USERNAME_FIELD = "username"
 PASSWORD_FIELD = "password"
+#: the steps of a sign-in, as errors name them
+STEP_LOGIN_PAGE = "open the CAS login page"
+STEP_POST = "post the credentials to the CAS"
+STEP_RETURN = "return from the CAS to the service"
+
+_TICKET = re.compile(r"\b(ST|PT|TGT|PGT|PGTIOU|LT)-[A-Za-z0-9._-]+")
+#: class names CAS skins give the box of their sign-in error (Apereo ``#msg.errors``, Bootstrap's
+#: ``alert-danger`` as django-cas-server shows it, BEM-style ``cas__error``, ``login__error-message``…);
+#: not Bootstrap's ``has-error``, the state of a whole field with its label
+_ERROR_CLASS = re.compile(r"^(alert-danger|(.*(__|--|-))?errors?((__|--|-).*)?)$")
+_NOT_ERROR_CLASS = frozenset({"has-error"})
+
+
+class CasHttpError(UnexpectedPageError):
+    """The CAS answered an HTTP error (status >= 400) at one step of a sign-in."""
+
+    def __init__(self, step: str, status: int, url: str, message: str = "") -> None:
+        self.step = step
+        self.status = status
+        self.url = redact_tickets(url)
+        super().__init__(f"Could not {step}: the CAS answered HTTP {status} at {self.url}"
+                         + (f": « {message} »" if message else "."))
+
+
+class CasServerError(CasHttpError, TransientError):
+    """:class:`CasHttpError` with a server error status (5xx): trying again later may succeed."""
+
+
+def redact_tickets(text: str) -> str:
+    """``text`` with every CAS ticket replaced by its kind: tickets never reach a log."""
+    return _TICKET.sub(lambda m: f"{m.group(1)}-…", text)
 
 #: K-d'école: the login address's parameter naming the identity source, and the name of the selection page's
 #: radio inputs (one per source, with a <label>)
@@ -77,6 +119,28 @@ def is_login_page(response: requests.Response) -> bool:
     return login_form(parse_response(response)) is not None
 
 
+def check_status(response: requests.Response, step: str) -> None:
+    """Raise :class:`CasHttpError` when the CAS answered ``step`` with an HTTP error."""
+    if response.status_code < 400:
+        return
+    message = ""
+    if response.content and "html" in response.headers.get("Content-Type", ""):
+        message = page_message(parse_response(response))
+    error = CasServerError if response.status_code >= 500 else CasHttpError
+    raise error(step, response.status_code, response.url, message)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, as a browser sends it in ``Origin`` (no default port)."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
 def sign_in(
     session: requests.Session,
     settings: HttpSettings,
@@ -84,36 +148,49 @@ def sign_in(
     username: str,
     password: str,
 ) -> requests.Response:
-    """Post the credentials into the CAS form of ``response``; follow redirects.
+    """Post the credentials into the CAS form of ``response``; follow the CAS back to the service.
 
-    Returns the page the CAS sends the browser back to. Raises
-    :class:`AuthenticationError` when the CAS shows its form again.
+    ``response`` is the login page, read with ``session`` (which holds its
+    cookies). Returns the page the CAS sends the browser back to (redirects
+    followed). Raises :class:`AuthenticationError` when the CAS shows its form
+    again, :class:`CasHttpError` when it answers an HTTP error, and
+    :class:`UnexpectedPageError` when ``response`` is not a login form.
     """
+    check_status(response, STEP_LOGIN_PAGE)
+    page_url = redact_tickets(response.url)
+    if not response.content:
+        raise UnexpectedPageError(f"Could not {STEP_LOGIN_PAGE}: {page_url} sent an empty page.")
     doc = parse_response(response)
     form_el = login_form(doc)
     if form_el is None:
-        raise UnexpectedPageError(f"Expected the CAS login form at {response.url}.")
+        found = page_title(doc)
+        raise UnexpectedPageError(
+            f"Could not {STEP_LOGIN_PAGE}: expected the CAS login form (fields '{USERNAME_FIELD}' and "
+            f"'{PASSWORD_FIELD}') at {page_url}, found "
+            + (f"the page « {found} »" if found else "a page without it") + ".")
     form = read_form_element(form_el, response.url)
     for control in form.controls:
         if control.name == USERNAME_FIELD:
             control.value = username
         elif control.name == PASSWORD_FIELD:
             control.value = password
-    answer = request(session, settings, "POST", form.action, "sign in at the CAS", data=form.payload())
-    if is_login_page(answer):
-        message = _cas_error(parse_response(answer))
-        raise AuthenticationError(
-            f"The CAS at {form.action.split('?')[0]} refused the sign-in of '{username}'"
-            + (f": « {message} »" if message else ".")
-        )
+    # What a browser sends with a form post: the page it came from, its origin.
+    headers = {"Referer": response.url, "Origin": origin_of(response.url)}
+    answer = request(session, settings, "POST", form.action, STEP_POST, accept=RETRY_STATUSES,
+                     data=form.payload(), headers=headers, allow_redirects=False)
+    # The form again is a refusal of the credentials, whatever the skin (Apereo answers it with 401).
+    if answer.status_code in (200, 401) and is_login_page(answer):
+        raise _refused(answer, form.action, username)
+    check_status(answer, STEP_POST)
+    if answer.status_code in (301, 302, 303, 307, 308) and answer.headers.get("Location"):
+        location = urljoin(answer.url, answer.headers["Location"])
+        landing = request(session, settings, "GET", location, STEP_RETURN)
+        if _same_page(landing.url, form.action) and is_login_page(landing):
+            # A CAS that redirects after a post (post/redirect/get) to show its form again.
+            raise _refused(landing, form.action, username)
+        # Past the CAS: the service's own answers are the caller's to judge.
+        return landing
     return answer
-
-
-def _cas_error(doc: lxml.html.HtmlElement) -> str:
-    """The error the CAS shows beside its form (Apereo: ``#msg.errors``)."""
-    found = doc.xpath("//*[@id='msg' or contains(@class, 'errors') or contains(@class, 'alert-danger')"
-                      " or contains(@class, $kdecole)]", kdecole=KDECOLE_ERROR_CLASS)
-    return text_of(found[0]) if found else ""
 
 
 # --- the K-d'école selection page ---------------------------------------------------------------
@@ -231,9 +308,8 @@ def to_login_form(
     source = choose_source(sources, selection, response.url)
     url = with_selection(response.url, source.code)
     what = f"open the CAS's login form of the source « {source.code} »"
-    answer = request(session, settings, "GET", url, what)
-    if answer.status_code >= 400:
-        raise UnexpectedPageError(f"Could not {what}: {url.split('?')[0]} answered HTTP {answer.status_code}.")
+    answer = request(session, settings, "GET", url, what, accept=RETRY_STATUSES)
+    check_status(answer, what)
     if not is_login_page(answer):
         raise NoLocalAccountsError(
             f"The CAS source « {source.label} » ({source.code}) does not lead to the CAS's login form but to "
@@ -256,7 +332,8 @@ def open_login_page(
     whatever else the CAS answered (the caller's sign-in names it).
     """
     target = with_selection(url, selection) if selection else url
-    page = request(session, settings, "GET", target, "open the CAS login page")
+    page = request(session, settings, "GET", target, STEP_LOGIN_PAGE, accept=RETRY_STATUSES)
+    check_status(page, STEP_LOGIN_PAGE)
     chosen = to_login_form(session, settings, page, selection)
     elsewhere = urlsplit(chosen.url)[:3] != urlsplit(target)[:3]
     if selection and elsewhere and chosen.status_code < 400 and not is_login_page(chosen):
@@ -265,3 +342,69 @@ def open_login_page(
             f"{chosen.url.split('?')[0]}: a test account must be a local ENT account; name the local accounts' "
             "source with ent_cas_selection.")
     return chosen
+
+
+def _refused(page: requests.Response, action: str, username: str) -> AuthenticationError:
+    message = form_error(parse_response(page))
+    return AuthenticationError(
+        f"The CAS at {redact_tickets(action.split('?')[0])} refused the sign-in of '{username}'"
+        + (f": « {message} »" if message else "."))
+
+
+def _same_page(url: str, other: str) -> bool:
+    a, b = urlsplit(url), urlsplit(other)
+    return (a.scheme, a.netloc, a.path.rstrip("/")) == (b.scheme, b.netloc, b.path.rstrip("/"))
+
+
+def form_error(doc: lxml.html.HtmlElement) -> str:
+    """The error the CAS shows beside its form, the message only (no « × » of a close button).
+
+    Apereo: ``<div id="msg" class="errors">``; django-cas-server (Bootstrap):
+    ``<div class="alert alert-danger">`` with a close button; other skins:
+    ``role="alert"`` or a BEM ``cas__error`` class; K-d'école: :data:`KDECOLE_ERROR_CLASS`. "" when the
+    page shows none.
+    """
+    for element in doc.iter():
+        if not isinstance(element.tag, str):
+            continue
+        classes = (element.get("class") or "").split()
+        if (element.get("id") == "msg" or element.get("role") == "alert" or KDECOLE_ERROR_CLASS in classes
+                or any(_ERROR_CLASS.match(name) and name not in _NOT_ERROR_CLASS for name in classes)):
+            text = _message_text(element)
+            if text:
+                return text
+    return ""
+
+
+def page_message(doc: lxml.html.HtmlElement) -> str:
+    """What an error page of the CAS says: its error box, else its main paragraph."""
+    found = form_error(doc)
+    if found:
+        return found
+    for xpath in ("//main//p", "//body//p", "//h1"):
+        found = doc.xpath(xpath)
+        if found and text_of(found[0]):
+            return _short(redact_tickets(text_of(found[0])))
+    return ""
+
+
+def page_title(doc: lxml.html.HtmlElement) -> str:
+    """What a page calls itself (its first heading, else its title), to say what was found instead."""
+    for xpath in ("//h1", "//h2", "//title"):
+        found = doc.xpath(xpath)
+        if found and text_of(found[0]):
+            return _short(text_of(found[0]))
+    return ""
+
+
+def _message_text(element: lxml.html.HtmlElement) -> str:
+    """The text of ``element`` without its buttons and what is hidden from screen readers."""
+    clone = lxml.html.fromstring(lxml.html.tostring(element, encoding="unicode", with_tail=False))
+    for noise in clone.xpath(".//button | .//*[@aria-hidden='true'] | .//*[contains(concat(' ', @class, ' '), "
+                            "' close ')] | .//script | .//style"):
+        noise.drop_tree()
+    return _short(redact_tickets(" ".join(clone.text_content().split())))
+
+
+def _short(text: str) -> str:
+    return text if len(text) < 300 else text[:297] + "..."

@@ -143,7 +143,7 @@ CAUSES: dict[str, Cause] = {
         "Pronote ») ; rapprocher les autres à la main avec le rapport d'import."),
     # -- the sign-on sample ----------------------------------------------------------------------------
     **{code: _sso(code, step="sso") for code in (
-        "compte_test", "cas_sans_comptes_locaux", "sans_idpronote", "identification_impossible",
+        "compte_test", "cas_sans_comptes_locaux", "cas_erreur_http", "sans_idpronote", "identification_impossible",
         "acces_espace_refuse", "ticket_invalide", "cas_injoignable", "mauvaise_personne", "tls", "reseau",
         "page_inattendue")},
 }

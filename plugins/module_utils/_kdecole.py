@@ -22,9 +22,12 @@ import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._access import TARGET_LABELS, Rule
 from ansible_collections.ent.pronote.plugins.module_utils._cas import (
+    STEP_LOGIN_PAGE,
+    check_status,
     is_login_page,
     login_form,
     may_be_selection_page,
+    redact_tickets,
     to_login_form,
     sign_in,
 )
@@ -321,6 +324,9 @@ class KdecoleConsole:
     def _signed_in(self, url: str, response: requests.Response,
                    what: str) -> tuple[lxml.html.HtmlElement, requests.Response]:
         """The page of ``response``, after a sign-in when it is the CAS's login form; errors raised."""
+        if is_cas_login_url(response.url):
+            # Sent to the CAS, which answered an error instead of its form: the CAS's error, not the console's.
+            check_status(response, STEP_LOGIN_PAGE)
         doc = parse_response(response) if response.content else None
         if doc is not None and login_form(doc) is None and (
                 self.settings.cas_selection or may_be_selection_page(response.content)):
@@ -579,14 +585,6 @@ class KdecoleConsole:
 
 
 # --- page readers (pure: page in, values out) --------------------------------
-_TICKET = re.compile(r"\b(ST|PT|TGT|PGT|PGTIOU|LT)-[A-Za-z0-9._-]+")
-
-
-def redact_tickets(text: str) -> str:
-    """``text`` with every CAS ticket replaced by its kind: tickets never reach a log."""
-    return _TICKET.sub(lambda m: f"{m.group(1)}-…", text)
-
-
 def is_cas_login_url(url: str) -> bool:
     """Whether ``url`` is a CAS login address (``…/login?service=…``)."""
     parts = urlsplit(url)

@@ -16,7 +16,14 @@ from urllib.parse import urljoin
 import lxml.html
 import requests
 
-from ansible_collections.ent.pronote.plugins.module_utils._cas import NoLocalAccountsError, open_login_page, sign_in
+from ansible_collections.ent.pronote.plugins.module_utils._cas import (
+    STEP_LOGIN_PAGE,
+    STEP_POST,
+    CasHttpError,
+    NoLocalAccountsError,
+    open_login_page,
+    sign_in,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AuthenticationError,
     NotFoundError,
@@ -26,7 +33,11 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     ValidationError,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, text_of
-from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, new_session, request
+from ansible_collections.ent.pronote.plugins.module_utils._http import (
+    HttpSettings,
+    new_session,
+    request,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._matching import normalise
 from ansible_collections.ent.pronote.plugins.module_utils._projects import same_cas
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
@@ -84,6 +95,11 @@ CAUSES: dict[str, tuple[str, str]] = {
         "Ce compte n'a pas d'identifiant PRONOTE dans l'ENT pour cet établissement.",
         "Importer les identifiants PRONOTE dans l'ENT (« Administration > Importer les identifiants Pronote ») "
         "et rapprocher ce compte ; vérifier aussi que la racine de publication est « Pronote »."),
+    "cas_erreur_http": (
+        "Le CAS de l'ENT a répondu par une erreur HTTP {status} à l'étape « {etape} » ({url}) : la connexion "
+        "du compte de test n'a pas pu aboutir.",
+        "Ouvrir {url} dans un navigateur avec ce compte et lire le message ; si le CAS refuse aussi le "
+        "navigateur, le signaler à l'exploitant du CAS de l'ENT."),
     "identification_impossible": (
         "« Identification impossible » : PRONOTE ne trouve pas le compte de cet identifiant, ou ce compte est "
         "déjà lié à un autre identifiant CAS (doublon, identifiant ENT changé).",
@@ -121,6 +137,11 @@ CAUSES: dict[str, tuple[str, str]] = {
         "Ouvrir l'{espace} depuis l'ENT avec ce compte et lire le message."),
 }
 _TICKET = re.compile(r"(?i)(ticket=)[^&\s'\"]+")
+#: the steps of a CAS sign-in (_cas.STEP_*), as the ops team reads them
+CAS_STEPS = {
+    STEP_LOGIN_PAGE: "ouverture de la page de connexion",
+    STEP_POST: "envoi de l'identifiant et du mot de passe",
+}
 
 
 @dataclass
@@ -205,6 +226,9 @@ def sign_on(http: HttpSettings, base: str, expected_cas: str, account: SsoAccoun
         return _failed(account, espace, "cas_sans_comptes_locaux")
     except AuthenticationError:
         return _failed(account, espace, "compte_test")
+    except CasHttpError as exc:
+        return _failed(account, espace, "cas_erreur_http", status=str(exc.status),
+                       etape=CAS_STEPS.get(exc.step, exc.step), url=exc.url.split("?")[0])
     except TLSError:
         return _failed(account, espace, "tls")
     except TransientError:

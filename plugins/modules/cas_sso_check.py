@@ -15,6 +15,7 @@ description:
   - A failure is classified with the support FAQ's causes, each with a stable code, what is wrong and what
     to do (in French). The codes are C(base_introuvable), C(base_non_publiee), C(cas_inactif), C(url_cas),
     C(espace_non_publie), C(espace_sans_delegation), C(compte_test), C(cas_sans_comptes_locaux),
+    C(cas_erreur_http) (the CAS answered an HTTP error; its status, the step and the URL are named),
     C(sans_idpronote), C(identification_impossible), C(acces_espace_refuse), C(ticket_invalide) (the CAS refused
     the ticket PRONOTE.net presented), C(cas_injoignable) (PRONOTE.net got no answer from the CAS when
     validating), C(mauvaise_personne), C(tls), C(reseau), C(page_inattendue).

@@ -25,7 +25,7 @@ description:
     C(doublons_pronote), C(eleves_sortis), C(identifiant_cas_change) (the stored « Identifiant CAS » is not the
     person's ENT login any more), C(responsables_non_reconnus) (more than O(max_unrecognised_share)),
     C(comptes_non_importes)."
-  - "Sign-on sample (M(ent.pronote.cas_sso_check)'s causes): C(compte_test), C(sans_idpronote),
+  - "Sign-on sample (M(ent.pronote.cas_sso_check)'s causes): C(compte_test), C(cas_erreur_http), C(sans_idpronote),
     C(identification_impossible), C(acces_espace_refuse), C(ticket_invalide), C(cas_injoignable),
     C(mauvaise_personne), C(tls), C(reseau), C(page_inattendue); a cause of step 1 already found is not reported
     again."

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,17 +98,19 @@ class Sandbox:
 
 
 @contextmanager
-def running_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Iterator[Sandbox]:
+def running_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6, trust_ca: Sequence[str] = ()) -> Iterator[Sandbox]:
     """A seeded sandbox (:func:`start_sandbox`), stopped afterwards, even when starting it failed half-way."""
     try:
-        yield start_sandbox(state_dir, seed=seed, etabs=etabs)
+        yield start_sandbox(state_dir, seed=seed, etabs=etabs, trust_ca=trust_ca)
     finally:
         sandbox_cli(state_dir, "stop", check=False)
 
 
-def start_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6) -> Sandbox:
+def start_sandbox(state_dir: Path, seed: int = 42, etabs: int = 6, trust_ca: Sequence[str] = ()) -> Sandbox:
+    """``trust_ca``: CA files PRONOTE.net trusts when it validates tickets at a CAS other than the sandbox's."""
     sandbox_cli(state_dir, "seed", "--seed", str(seed), "--etabs", str(etabs))
-    sandbox_cli(state_dir, "start", "--detach", "--port", "0", "--hosting-port", "0")
+    sandbox_cli(state_dir, "start", "--detach", "--port", "0", "--hosting-port", "0",
+                *(arg for path in trust_ca for arg in ("--trust-ca", str(path))))
     info = json.loads((state_dir / "sandbox.json").read_text())
     inventory = state_dir / "inventory"
     sandbox_cli(state_dir, "inventory", "--out", str(inventory))

@@ -95,6 +95,7 @@ class Recorded:
         if isinstance(body, bytes):
             body = body.decode("utf-8")
         self.form = parse_qsl(body, keep_blank_values=True) if request.method == "POST" else []
+        self.headers = dict(request.headers)
         self.cookies = dict(
             part.strip().split("=", 1) for part in (request.headers.get("Cookie") or "").split(";") if "=" in part)
         self.verify = kwargs.get("verify")

@@ -7,7 +7,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ansible_collections.ent.pronote.plugins.module_utils._access import Rule
-from ansible_collections.ent.pronote.plugins.module_utils._cas import is_login_page
+from ansible_collections.ent.pronote.plugins.module_utils._cas import (
+    STEP_LOGIN_PAGE,
+    STEP_POST,
+    CasHttpError,
+    is_login_page,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -63,6 +68,34 @@ def test_first_get_signs_in_through_the_cas_and_returns_to_the_page(ent, console
     assert service.startswith(BASE + "auth/cas?next=")
     assert ent.log[-1].method == "GET" and ent.log[-1].url == BASE + SERVICES
     assert ent.log[-1].cookies.get("KDSESSION") in ent.sessions
+
+
+def test_the_cas_form_post_sends_what_a_browser_sends(ent, console_factory):
+    console_factory().list_services(UAI)
+    (cas_post,) = ent.cas_posts()
+    login_page = next(r for r in ent.log if r.method == "GET" and r.path == "/mbn/cas/login")
+    assert cas_post.headers["Referer"] == login_page.url
+    assert cas_post.headers["Origin"] == "https://ent.example.test"
+
+
+@pytest.mark.parametrize("status", [403, 500])
+def test_an_http_error_of_the_cas_on_the_form_post_is_the_cas_error_not_the_console_page(ent, console_factory,
+                                                                                         status):
+    ent.once("POST", "cas/login", Reply(status, fixture_text("csrf_403.html")))
+    with pytest.raises(CasHttpError) as err:
+        console_factory().list_services(UAI)
+    assert not isinstance(err.value, AccessDeniedError)
+    assert (err.value.status, err.value.step) == (status, STEP_POST)
+    assert f"HTTP {status} at {BASE}cas/login?service=" in str(err.value)
+    assert ent.sign_ins == 0
+
+
+def test_a_cas_login_page_answering_403_is_the_cas_error(ent, console_factory):
+    ent.once("GET", "cas/login", Reply(403, "<html><body><main><p>Accès refusé</p></main></body></html>"))
+    with pytest.raises(CasHttpError) as err:
+        console_factory().list_services(UAI)
+    assert (err.value.status, err.value.step) == (403, STEP_LOGIN_PAGE)
+    assert "« Accès refusé »" in str(err.value) and ent.cas_posts() == []
 
 
 def test_a_signed_in_session_is_reused(ent, console_factory):
