@@ -184,7 +184,8 @@ def sign_in(
     check_status(answer, STEP_POST)
     if answer.status_code in (301, 302, 303, 307, 308) and answer.headers.get("Location"):
         location = urljoin(answer.url, answer.headers["Location"])
-        landing = request(session, settings, "GET", location, STEP_RETURN)
+        # The address carries a one-time ticket: sent twice, it would be refused (a wrong diagnosis).
+        landing = request(session, settings, "GET", location, STEP_RETURN, retry=False)
         if _same_page(landing.url, form.action) and is_login_page(landing):
             # A CAS that redirects after a post (post/redirect/get) to show its form again.
             raise _refused(landing, form.action, username)

@@ -33,7 +33,9 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     ValidationError,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, text_of
+from ansible_collections.ent.pronote.plugins.module_utils._engine import pause
 from ansible_collections.ent.pronote.plugins.module_utils._http import (
+    RETRY_STATUSES,
     HttpSettings,
     new_session,
     request,
@@ -216,25 +218,50 @@ def sign_on(http: HttpSettings, base: str, expected_cas: str, account: SsoAccoun
     (K-d'école ``selection``), added to the CAS login address PRONOTE.net
     sends the browser to; without it, the CAS's selection page is followed to
     the local accounts' source.
+
+    A failure that may pass (a server error, a timeout, a CAS that PRONOTE.net
+    could not reach) is tried again from the start, up to ``http.retries``
+    times: a new browser session, a new sign-in, a new ticket. A URL carrying
+    a ticket is never sent twice (``_cas.sign_in``), so ``ticket_invalide``
+    only ever means that PRONOTE.net got a fresh ticket refused.
     """
     espace = espace_of(account.profile)
     url = espace_url(base, espace)
+    attempts = max(1, http.retries + 1)
+    for attempt in range(1, attempts + 1):
+        check, transient = _attempt(http, url, expected_cas, account, espace, cas_selection)
+        if not transient or attempt == attempts:
+            return check
+        pause(BACKOFF, attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+#: the pause before trying a sign-on again (doubled each time, jitter, at most 3 s: ``_engine.pause``)
+BACKOFF = 0.5
+#: the causes of a failed sign-on that may pass by themselves: the sign-on is tried again
+TRANSIENT_CODES = frozenset({"reseau", "cas_injoignable"})
+
+
+def _attempt(http: HttpSettings, url: str, expected_cas: str, account: SsoAccount, espace: Espace,
+             cas_selection: str | None) -> tuple[Check, bool]:
+    """One sign-on, and whether its failure may pass if tried again."""
     try:
         with new_session(http) as session:
-            return _sign_on(session, http, url, expected_cas, account, espace, cas_selection)
+            check = _sign_on(session, http, url, expected_cas, account, espace, cas_selection)
+        return check, check.code in TRANSIENT_CODES
     except NoLocalAccountsError:
-        return _failed(account, espace, "cas_sans_comptes_locaux")
+        return _failed(account, espace, "cas_sans_comptes_locaux"), False
     except AuthenticationError:
-        return _failed(account, espace, "compte_test")
+        return _failed(account, espace, "compte_test"), False
     except CasHttpError as exc:
         return _failed(account, espace, "cas_erreur_http", status=str(exc.status),
-                       etape=CAS_STEPS.get(exc.step, exc.step), url=exc.url.split("?")[0])
+                       etape=CAS_STEPS.get(exc.step, exc.step), url=exc.url.split("?")[0]), exc.transient
     except TLSError:
-        return _failed(account, espace, "tls")
+        return _failed(account, espace, "tls"), False
     except TransientError:
-        return _failed(account, espace, "reseau")
+        return _failed(account, espace, "reseau"), True
     except UnexpectedPageError:
-        return _failed(account, espace, "page_inattendue")
+        return _failed(account, espace, "page_inattendue"), False
 
 
 def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_cas: str, account: SsoAccount,
@@ -251,6 +278,9 @@ def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_c
         landing = sign_in(session, http, page, account.login, account.password)
     else:
         landing = first
+    if landing.status_code in RETRY_STATUSES and landing.status_code != 503:
+        # PRONOTE.net failed while it took the ticket: not a verdict on the settings (503: not published).
+        raise TransientError(f"Could not {what}: HTTP {landing.status_code} after the CAS.")
     return classify(landing, account, espace)
 
 
