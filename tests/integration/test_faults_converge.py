@@ -31,10 +31,10 @@ def report(region: Sandbox) -> dict:
     return json.loads((region.state_dir / "rapports" / "rapport-rentree.json").read_text())
 
 
-def failures(region: Sandbox) -> dict[str, list]:
-    """UAI -> the failures of the latest run's report."""
-    return {e["uai"]: e.get("failures") or e.get("failure") or e["steps"]
-            for e in report(region)["etablissements"] if e["status"] == "failed"}
+def failures(region: Sandbox) -> dict[str, object]:
+    """UAI -> what failed in the latest run's report: a step, or sign-ons (with their findings)."""
+    return {e["uai"]: e["failure"] or e["findings"] for e in report(region)["etablissements"]
+            if e["status"] == "failed" or (e["sign_on"] or {}).get("failed")}
 
 
 def converged(region: Sandbox, tmp_path: Path) -> PlaybookRun:
@@ -83,7 +83,7 @@ def test_at_20_percent_failures_are_named_and_one_rerun_converges(region: Sandbo
     run = run_playbook(region, tmp_path, RENTREE)
     for uai, failure in failures(region).items():
         text = json.dumps(failure, ensure_ascii=False)
-        assert "500" in text or "HTTP" in text or "réseau" in text or "reseau" in text, (uai, text)
+        assert "500" in text or "reseau" in text or "cas_injoignable" in text, (uai, text)
     region.reset_faults()
     rerun = run_playbook(region, tmp_path / "rerun", RENTREE)
     assert rerun.rc == 0 and not failures(region), rerun.stdout[-4000:]
