@@ -84,7 +84,10 @@ def test_two_controllers_racing_leave_one_service(region: Sandbox, tmp_path: Pat
         (lambda name=name: run_playbook(region, tmp_path / name, RENTREE, "--tags", "delegation,service",
                                         env={"ENT_PRONOTE_CACHE_DIR": str(tmp_path / name / "cache")}))
         for name in ("a", "b", "c")])
-    assert all(run.rc == 0 for run in runs), "\n".join(run.stdout[-3000:] for run in runs)
+    failed = [run for run in runs if run.rc != 0]
+    assert not failed, "\n\n".join(f"rc={run.rc}\n" + "\n".join(
+        line for line in (run.stdout + run.stderr).splitlines() if "fatal" in line or "msg" in line or "ERROR" in line)
+        + "\n" + run.stdout[-1500:] + run.stderr[-1500:] for run in failed)
     hosts = region.hosts()
     assert pronote_services(region) == {uai: 1 for uai in hosts}
     again = run_playbook(region, tmp_path / "d", RENTREE, "--tags", "delegation,service")
