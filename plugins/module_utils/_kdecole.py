@@ -90,7 +90,7 @@ SCREENS: dict[str, Screen] = {
         fields={"etab": "Établissement", "mode": "Mode d'import", "file": "Fichier"},
         options={"mode": ("Complet", "Partiel")}),
     "import_step": Screen(
-        "Importer les identifiants Pronote (étape)", form="form-etape", table="rapprochement",
+        "Importer les identifiants Pronote > Étape", form="form-etape", table="rapprochement",
         columns={"ident": "Identifiant PRONOTE", "state": "État", "account": "Compte ENT"},
         texts={"input": "Compte ENT pour {ident}", "recognised": "Reconnu"}),
     "identifiers": Screen(

@@ -76,7 +76,7 @@ SCREENS: dict[str, Screen] = {
         "Mes bases", table="bases",
         columns={"uai": "UAI", "name": "Établissement", "version": "Version", "state": "État"}),
     "base": Screen(
-        "Base PRONOTE.net (hébergement)",
+        "Page de la base",
         texts={"published": "Publiée", "unpublished": "Non publiée", "stop": "Arrêter la publication",
                "publish": "Publier la base"}),
     "delegation": Screen(
