@@ -90,6 +90,13 @@ SCREENS: dict[str, Screen] = {
         fields={"racine": "Racine",
                 **{e.name: _PUBLISH_OF.format(espace=e.name) for e in (PAGE_COMMUNE_ESPACE, *ESPACES)}},
         texts={"publish": _PUBLISH_OF, "refused": "La base est publiée"}),
+    # PRONOTE.net itself: the page a sign-on ends on (the sign-on check, _sso.classify, recognises these)
+    "espace": Screen(
+        "Page d'un espace",
+        texts={"no_attribute": 'attribut "idPronote"', "ticket_refused": "n'a pas pu être validé",
+               "no_access": "Vous n'avez pas accès à cet espace",
+               "identification_impossible": "Identification impossible",
+               "unavailable": "Cet espace n'est pas disponible"}),
 }
 BASES_SCREEN, BASE_SCREEN = SCREENS["bases"], SCREENS["base"]
 DELEGATION_SCREEN, PUBLICATION_SCREEN = SCREENS["delegation"], SCREENS["publication"]
