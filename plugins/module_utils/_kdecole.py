@@ -20,7 +20,12 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import lxml.html
 import requests
 
-from ansible_collections.ent.pronote.plugins.module_utils._access import ACCESS_ROLE, DEFAULT_PROFILES, TARGET_LABELS, Rule
+from ansible_collections.ent.pronote.plugins.module_utils._access import (
+    ACCESS_ROLE,
+    DEFAULT_PROFILES,
+    TARGET_LABELS,
+    Rule,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._cas import is_login_page, login_form, sign_in
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AccessDeniedError,
@@ -75,7 +80,8 @@ SCREENS: dict[str, Screen] = {
                 "pronote_cas_url": "URL CAS de PRONOTE.net",
                 "in_service_bar": "Service affiché dans la barre des services", "label": "Intitulé",
                 "anonymous": "Service anonyme"},
-        options={"sso_type": ("SSO Pronote avec CAS",), "in_service_bar": ("Oui", "Non")}),
+        options={"sso_type": ("SSO Pronote avec CAS", "Pas de SSO ou SSO Standard"),
+                 "in_service_bar": ("Oui", "Non")}),
     "access": Screen(
         "Accès population", form="form-ajout-acces",
         fields={"role": "Rôle", "target": "Cible", "profile": "Profil"},

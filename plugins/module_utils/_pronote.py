@@ -241,18 +241,9 @@ class HostingConsole:
 
     def read(self, uai: str) -> BasePages:
         """The base page and its two settings forms."""
-        path = f"bases/{uai.lower()}/"
-        doc, url = self._page(path, f"read the PRONOTE.net base of {uai} in the hosting console")
-        state = text_of(doc.get_element_by_id("etat", None))
-        if state not in (PUBLISHED, UNPUBLISHED):
-            raise ScreenMismatchError(BASE_SCREEN.title, f"{PUBLISHED} » ou « {UNPUBLISHED}", [state] if state else [],
-                                      "état (id etat)", uai)
-        toggle = _form_with_button(doc, url, BUTTON_STOP if state == PUBLISHED else BUTTON_PUBLISH, uai)
-        ddoc, durl = self._page(path + "delegation", f"read « Déléguer l'authentification » of {uai}")
-        delegation = DELEGATION_SCREEN.check_form(_only_form(ddoc, durl, LABEL_CAS_ON, uai, DELEGATION_SCREEN), uai)
-        pdoc, purl = self._page(path + "publication", f"read « Paramètres de publication » of {uai}")
-        publication = PUBLICATION_SCREEN.check_form(_only_form(pdoc, purl, LABEL_RACINE, uai, PUBLICATION_SCREEN),
-                                                    uai)
+        state, toggle = self.read_base_page(uai)
+        delegation = self.read_delegation_form(uai)
+        publication = self.read_publication_form(uai)
         espaces_delegation = {e.name: delegation.by_label(DELEGATION_SCREEN.fields[e.name]).selected_text()
                               for e in ESPACES}
         espaces = {e.name: publication.by_label(PUBLICATION_SCREEN.fields[e.name]).checked
@@ -267,6 +258,25 @@ class HostingConsole:
             espaces=espaces,
         )
         return BasePages(settings, toggle, delegation, publication)
+
+    def read_base_page(self, uai: str) -> tuple[str, Form]:
+        """The base page: its state (« Publiée » or « Non publiée ») and the form that toggles it."""
+        doc, url = self._page(f"bases/{uai.lower()}/", f"read the PRONOTE.net base of {uai} in the hosting console")
+        state = text_of(doc.get_element_by_id("etat", None))
+        if state not in (PUBLISHED, UNPUBLISHED):
+            raise ScreenMismatchError(BASE_SCREEN.title, f"{PUBLISHED} » ou « {UNPUBLISHED}", [state] if state else [],
+                                      "état (id etat)", uai)
+        return state, _form_with_button(doc, url, BUTTON_STOP if state == PUBLISHED else BUTTON_PUBLISH, uai)
+
+    def read_delegation_form(self, uai: str) -> Form:
+        """« Déléguer l'authentification », checked against ``SCREENS``."""
+        doc, url = self._page(f"bases/{uai.lower()}/delegation", f"read « Déléguer l'authentification » of {uai}")
+        return DELEGATION_SCREEN.check_form(_only_form(doc, url, LABEL_CAS_ON, uai, DELEGATION_SCREEN), uai)
+
+    def read_publication_form(self, uai: str) -> Form:
+        """« Paramètres de publication », checked against ``SCREENS``."""
+        doc, url = self._page(f"bases/{uai.lower()}/publication", f"read « Paramètres de publication » of {uai}")
+        return PUBLICATION_SCREEN.check_form(_only_form(doc, url, LABEL_RACINE, uai, PUBLICATION_SCREEN), uai)
 
     def projects(self, pages: BasePages) -> list[str]:
         """The ENT projects the delegation form offers."""
