@@ -525,9 +525,7 @@ class KdecoleConsole:
 
     def start_import(self, uai: str, mode: str, filename: str, content: bytes) -> ImportPage:
         """Upload an identifiers file in ``mode``; return the first step."""
-        url = self.url("identifiers_form", uai=uai)
-        doc = self.get(url, f"open « Importer les identifiants Pronote » for {uai}")
-        form = IMPORT_SCREEN.read_form(doc, url, uai)
+        form = self.import_form(uai)
         control = form.by_label(IMPORT_ETAB)
         control.selected = [next((v for v, shown in control.options if shown.endswith(f"({uai})")), uai)]
         form.choose(IMPORT_MODE, IMPORT_MODES[mode])
@@ -535,6 +533,12 @@ class KdecoleConsole:
         location = self.post(form, f"upload the identifiers file of {uai}",
                              files={name: (filename, content, "application/xml")})
         return self.read_import(uai, location)
+
+    def import_form(self, uai: str) -> Form:
+        """The form of « Importer les identifiants Pronote », checked against ``SCREENS``."""
+        url = self.url("identifiers_form", uai=uai)
+        return IMPORT_SCREEN.read_form(self.get(url, f"open « Importer les identifiants Pronote » for {uai}"),
+                                       url, uai)
 
     def read_import(self, uai: str, url: str) -> ImportPage:
         """Where an import stands: a step page, or the end page."""
