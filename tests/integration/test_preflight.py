@@ -82,8 +82,8 @@ def test_a_breaking_variant_is_named_per_screen_for_its_project_only(region: San
     assert records[mbn]["status"] == "failed"
     found = screens_of(records[mbn])
     wrong = sorted(subject for subject, code in found.items() if code == "ecran_non_conforme")
-    assert wrong == ["Console ENT · Liste des services", "Console ENT · Modifier un service",
-                     "Console d'hébergement · Déléguer l'authentification"]
+    assert wrong == ["Console ENT · Importer les identifiants Pronote", "Console ENT · Liste des services",
+                     "Console ENT · Modifier un service", "Console d'hébergement · Déléguer l'authentification"]
     # the access tab is reached from the services list, which could not be read
     assert found["Console ENT · Accès population"] == "ecran_non_verifie"
     messages = {f["subject"]: f["message"] for f in records[mbn]["findings"]}
@@ -92,8 +92,10 @@ def test_a_breaking_variant_is_named_per_screen_for_its_project_only(region: San
     assert "« Type d'authentification unique »" in messages["Console ENT · Modifier un service"]
     assert "attendu : colonne « Type SSO »" in messages["Console ENT · Liste des services"]
     assert "« Liste des services », illisible" in messages["Console ENT · Accès population"]
+    assert "attendu : champ « Mode d'import » ; trouvé : « Établissement », « Type d'import », « Fichier »" in \
+        messages["Console ENT · Importer les identifiants Pronote"]
     assert "« Activer la délégation CAS »" in messages["Console d'hébergement · Déléguer l'authentification"]
     assert found["Console ENT · Annuaire"] == "ecran_conforme"
     failure = records[mbn]["failure"]["msg"]
-    assert failure.startswith(f"3 écran(s) non conforme(s) pour {mbn} : ") and "Traceback" not in run.stdout
+    assert failure.startswith(f"4 écran(s) non conforme(s) pour {mbn} : ") and "Traceback" not in run.stdout
     assert f"ÉCHEC {mbn}" in " ".join(run.stdout.split())

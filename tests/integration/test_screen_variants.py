@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from _harness import ROOT, Sandbox, run_playbook, running_sandbox
+from _harness import ROOT, Sandbox, run_playbook, run_tasks, running_sandbox
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)"
                    r"\s+skipped=\d+\s+rescued=(\d+)", re.M)
@@ -99,6 +99,25 @@ def test_an_option_spelled_otherwise_on_the_console_fails_before_any_change(regi
         assert f"Écran « Modifier un service » ({uai}) non conforme" in msg, msg
         assert "attendu : choix de « Type de SSO » « SSO Pronote avec CAS »" in msg
         assert "« SSO Pronote (CAS) »" in msg
+    assert project_state(region, "mbn") == before
+
+
+def test_the_module_result_carries_what_differs(region: Sandbox, tmp_path: Path) -> None:
+    variants(region, "--project", "mbn", "--variant", "renamed-label")
+    uai = region.hosts("ent_mbn")[0]
+    before = project_state(region, "mbn")
+    try:
+        run = run_tasks(region, tmp_path, [{"ent.pronote.ent_service": {"uai": "{{ inventory_hostname }}"}}],
+                        hosts=uai)
+    finally:
+        variants(region, "--reset")
+    result = run.result(uai)
+    assert result["failed"] is True and result["changed"] is False
+    # the services list is read first: its column « Type SSO » shows as « Type d'authentification »
+    assert result["screen_mismatch"] == {"screen": "Liste des services", "kind": "colonne", "expected": "Type SSO",
+                                         "found": ["Code", "Intitulé", "Type d'authentification", "Anonyme",
+                                                   "Interne", "Actions"]}
+    assert result["msg"].startswith(f"Écran « {result['screen_mismatch']['screen']} » ({uai}) non conforme")
     assert project_state(region, "mbn") == before
 
 

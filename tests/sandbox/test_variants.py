@@ -145,3 +145,15 @@ def test_hosting_console_variants_follow_the_project_of_the_base(sandbox: Sandbo
     assert saved.status_code == 303, saved.text
     if published:
         assert console.post(page + "publier", {"jeton": console.jeton(page)}).status_code == 303
+
+
+def test_import_form_variants(sandbox: Sandbox, admin: Browser, variants) -> None:
+    uai = sandbox.etabs("mbn")[0]["uai"]
+    url = f"/mbn/etab/{uai}/admin/identifiants"
+    plain = html(admin.get(url))
+    assert text(one(plain, "//form[@id='form-import']//legend")) == "Mode d'import"
+    variants("mbn", "renamed-label", "renamed-option")
+    doc = html(admin.get(url))
+    assert text(one(doc, "//form[@id='form-import']//legend")) == "Type d'import"
+    assert "Partiel (nouveaux utilisateurs)" in labels(doc, "form-import")
+    assert doc.xpath("//input[@id='mode-partiel']/@value") == ["partiel"]

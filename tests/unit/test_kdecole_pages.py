@@ -267,6 +267,19 @@ def test_access_missing_column():
         _Reader({ACCESS_URL: html}).read_access(UAI, "USER_0")
 
 
+def test_access_form_with_a_renamed_label_or_a_missing_profile_is_a_screen_mismatch():
+    renamed = fixture_text("access.html").replace('<label for="a-profil">Profil</label>',
+                                                  '<label for="a-profil">Profil utilisateur</label>')
+    with pytest.raises(ScreenMismatchError) as err:
+        _Reader({ACCESS_URL: renamed}).read_access(UAI, "USER_0")
+    assert (err.value.screen, err.value.kind, err.value.expected) == ("Accès population", "champ", "Profil")
+    assert "Profil utilisateur" in err.value.found
+    no_staff = fixture_text("access.html").replace('<option value="PERSONNEL">Personnel</option>', "")
+    with pytest.raises(ScreenMismatchError) as err:
+        _Reader({ACCESS_URL: no_staff}).read_access(UAI, "USER_0")
+    assert (err.value.kind, err.value.expected) == ("choix de « Profil »", "Personnel")
+
+
 def test_access_page_without_rules():
     html = fixture_text("access.html")
     start, end = html.index("<tbody>"), html.index("</tbody>")
