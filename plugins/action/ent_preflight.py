@@ -103,8 +103,8 @@ class ActionModule(EntAction):
                                      "le site n'a encore aucun service modifiable dont ouvrir l'onglet")
         checks.append(pf.check(pf.CONSOLE, screens["import"].title, lambda: console.import_form(uai)))
         checks += pf.not_checked(pf.CONSOLE, [screens["import_step"].title],
-                                 "une étape ne s'ouvre qu'en important un fichier ; elle est vérifiée à la rentrée, "
-                                 "avant la validation de chaque étape")
+                                 "une étape ne s'ouvre qu'en important un fichier ; elle est vérifiée à la "
+                                 "rentrée, avant la validation de chaque étape")
         checks.append(pf.check(pf.CONSOLE, screens["identifiers"].title, lambda: console.read_identifiers(uai)))
         checks.append(pf.check(pf.CONSOLE, screens["directory"].title, lambda: console.read_directory(uai)))
         return checks

@@ -663,7 +663,8 @@ def _rule_from_row(header: list[str], row: lxml.html.HtmlElement, etab_uais: dic
         kind_text = text_of(kind_el[0]) if kind_el else ""
         target = next((k for k, v in TARGET_LABELS.items() if v == kind_text), None)
         if target is None:
-            raise UnexpectedPageError(f"Unknown « Cible » '{kind_text}' in the access rules of {uai}.")
+            raise ScreenMismatchError(ACCESS_SCREEN.title, " » ou « ".join(TARGET_LABELS.values()), [kind_text],
+                                      f"valeur de la colonne « {COL_TARGET} »", uai)
         shown = [v.strip() for v in text_of(value_el[0]).split(", ")] if value_el and text_of(value_el[0]) else []
         if target == "establishments":
             values = tuple(sorted(etab_uais.get(name, name) for name in shown))

@@ -264,8 +264,8 @@ class HostingConsole:
         doc, url = self._page(f"bases/{uai.lower()}/", f"read the PRONOTE.net base of {uai} in the hosting console")
         state = text_of(doc.get_element_by_id("etat", None))
         if state not in (PUBLISHED, UNPUBLISHED):
-            raise ScreenMismatchError(BASE_SCREEN.title, f"{PUBLISHED} » ou « {UNPUBLISHED}", [state] if state else [],
-                                      "état (id etat)", uai)
+            raise ScreenMismatchError(BASE_SCREEN.title, f"{PUBLISHED} » ou « {UNPUBLISHED}",
+                                      [state] if state else [], "état (id etat)", uai)
         return state, _form_with_button(doc, url, BUTTON_STOP if state == PUBLISHED else BUTTON_PUBLISH, uai)
 
     def read_delegation_form(self, uai: str) -> Form:

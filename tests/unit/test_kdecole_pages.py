@@ -257,8 +257,10 @@ def test_access_unknown_establishment_name_is_kept_as_shown():
 def test_access_unknown_target_label():
     html = fixture_text("access.html").replace('<span class="cible-type">Tout l\'ENT</span>',
                                                '<span class="cible-type">Toute la région</span>')
-    with pytest.raises(UnexpectedPageError, match="Unknown « Cible » 'Toute la région'"):
+    with pytest.raises(ScreenMismatchError) as err:
         _Reader({ACCESS_URL: html}).read_access(UAI, "USER_0")
+    assert err.value.found == ["Toute la région"] and "Tout l'ENT" in err.value.expected
+    assert err.value.kind == "valeur de la colonne « Cible »"
 
 
 def test_access_missing_column():
