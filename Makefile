@@ -2,6 +2,7 @@
 #
 #   make demo      run the rentrée against the sandbox (seeded on first use)
 #   make diagnose  find the support FAQ's causes in the sandbox's region
+#   make preflight check every screen the rentrée uses, nothing changed
 #   make test      unit + sandbox + integration tests, ansible-lint, molecule
 #
 # `make help` lists every target.
@@ -35,7 +36,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo diagnose demo-reset sandbox test pytest lint molecule bench soak matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule bench soak matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -77,9 +78,13 @@ demo: REPORT = rapport-rentree
 diagnose: PLAYBOOK = playbooks/diagnose.yml
 diagnose: DONE = Diagnosis done: nothing was changed. The people behind each finding (names, mode 0600): $(SANDBOX_DIR)/rapports/<UAI>-diagnostic.csv
 diagnose: REPORT = rapport-diagnostic
+preflight: PLAYBOOK = playbooks/preflight.yml
+preflight: DONE = Preflight done: every screen the rentrée uses was opened and checked, nothing was changed.
+preflight: REPORT = rapport-preflight
 demo: ## run the rentrée playbook against the sandbox (started and stopped here), with its report
 diagnose: ## run diagnose.yml against the sandbox: the FAQ's causes found and explained, nothing changed
-demo diagnose: $(VENV_STAMP) $(SEED_STAMP)
+preflight: ## run preflight.yml against the sandbox: every screen of the rentrée checked, nothing changed
+demo diagnose preflight: $(VENV_STAMP) $(SEED_STAMP)
 	@if $(SANDBOX) status --state-dir $(SANDBOX_DIR) >/dev/null 2>&1; then \
 	  echo "Using the sandbox already running: $$($(SANDBOX) status --state-dir $(SANDBOX_DIR))"; stop=""; \
 	else \

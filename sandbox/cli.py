@@ -1,7 +1,7 @@
 """Command line: ``python -m sandbox <command>``.
 
 Commands: start, stop, status, seed, inventory, load-directory, faults,
-expire-sessions, export, truth, add-pronote-accounts, pronote-accounts, pronote-base, cas.
+expire-sessions, variants, export, truth, add-pronote-accounts, pronote-accounts, pronote-base, cas.
 Exit codes: 0 success, 1 failure, 2 invalid input, 3 (status) not running.
 """
 
@@ -13,7 +13,7 @@ import ssl
 import sys
 from pathlib import Path
 
-from sandbox import cas, db, pronote, pronote_accounts, pronote_net, refdata, server
+from sandbox import cas, db, pronote, pronote_accounts, pronote_net, refdata, runtime, server
 from sandbox.directory import DirectoryError, load_file
 from sandbox.inventory import write_inventory
 from sandbox.seed import DEFAULT_ETABS, DEFAULT_PROJECTS, DEFAULT_SEED, SeedError, SeedOptions, seed_database
@@ -78,6 +78,13 @@ def _parser() -> argparse.ArgumentParser:
                         " (une fois) ; '' l'annule")
     p.add_argument("--reset", action="store_true", help="remettre toutes les pannes à zéro")
     command("expire-sessions", "terminer maintenant toutes les sessions console et tous les TGC")
+
+    p = command("variants", "servir des variantes d'écrans (console, console d'hébergement) au serveur en marche")
+    p.add_argument("--project", help="le projet ENT (slug) ; sans lui, tous les projets")
+    p.add_argument("--variant", action="append", choices=sorted(runtime.SCREEN_VARIANTS), metavar="VARIANTE",
+                   help="répétable : " + " ; ".join(f"{k} ({v})" for k, v in runtime.SCREEN_VARIANTS.items()))
+    p.add_argument("--aucune", action="store_true", help="plus aucune variante pour ce projet (ou tous)")
+    p.add_argument("--reset", action="store_true", help="plus aucune variante nulle part")
 
     p = command("export", "écrire le fichier d'identifiants PRONOTE d'un établissement (comme le client PRONOTE)")
     target = p.add_mutually_exclusive_group(required=True)
@@ -305,6 +312,25 @@ def cmd_expire_sessions(_args: argparse.Namespace, sd: StateDir) -> int:
     return 0 if status == 200 else 1
 
 
+def cmd_variants(args: argparse.Namespace, sd: StateDir) -> int:
+    info = _running(sd)
+    if info is None:
+        return 1
+    body: dict[str, object] = {}
+    if args.reset:
+        body["reset"] = True
+    if args.variant or args.aucune:
+        body.update(project=args.project or runtime.ALL_PROJECTS, variants=[] if args.aucune else args.variant)
+    elif args.project:
+        _err("--project va avec --variant ou --aucune")
+        return 2
+    method = "POST" if body else "GET"
+    status, payload = server.call(sd, info["url"] + "_sandbox/variants", method, body if body else None,
+                                  token=control_token(sd, create=False))
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+    return 0 if status == 200 else 2
+
+
 def _seeded_conn(sd: StateDir) -> db.sqlite3.Connection | None:
     db.migrate(sd.db)
     conn = db.connect(sd.db)
@@ -461,6 +487,7 @@ def cmd_cas(args: argparse.Namespace, sd: StateDir) -> int:
 COMMANDS = {
     "start": cmd_start, "stop": cmd_stop, "status": cmd_status, "seed": cmd_seed, "inventory": cmd_inventory,
     "load-directory": cmd_load_directory, "faults": cmd_faults, "expire-sessions": cmd_expire_sessions,
+    "variants": cmd_variants,
     "export": cmd_export, "truth": cmd_truth, "add-pronote-accounts": cmd_add_pronote_accounts,
     "pronote-accounts": cmd_pronote_accounts, "pronote-base": cmd_pronote_base, "cas": cmd_cas,
 }

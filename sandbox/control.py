@@ -10,6 +10,8 @@
 - ``GET /_sandbox/stats``, ``POST /_sandbox/stats/reset``: request counters;
 - ``GET|POST /_sandbox/settings``: ticket and session lifetimes, and how long PRONOTE.net waits
   for the CAS when it validates a ticket (``cas_validation_timeout_s``);
+- ``GET|POST /_sandbox/variants``: screen variants served per ENT project
+  (``{"project": "mbn" or "*", "variants": ["renamed-label"]}``; ``{"reset": true}``);
 - ``GET|POST /_sandbox/clock``: ``{"advance_s": N}`` moves the sandbox's
   clock forward (expiry tests without sleeping), ``{"reset": true}``.
 """
@@ -66,6 +68,17 @@ def faults() -> Response:
         return jsonify(runtime().faults.snapshot())
     try:
         return jsonify(runtime().faults.update(_json_body()))
+    except (ValueError, TypeError) as exc:
+        return _error(400, str(exc))
+
+
+@bp.route("/variants", methods=["GET", "POST"])
+def variants() -> Response:
+    """Read or change the screen variants served (docs/console-screens.md, sandbox-only controls)."""
+    if request.method == "GET":
+        return jsonify(runtime().variants.snapshot())
+    try:
+        return jsonify(runtime().variants.update(_json_body()))
     except (ValueError, TypeError) as exc:
         return _error(400, str(exc))
 

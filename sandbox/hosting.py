@@ -26,7 +26,7 @@ from sandbox.pronote_net import AUTRE, DELEGATIONS, ESPACES, PAGE_ESPACES, Base,
 from sandbox.runtime import Runtime
 from sandbox.security import same
 from sandbox.state import StateDir, control_token
-from sandbox.web import get_db, init_app, page, runtime
+from sandbox.web import get_db, init_app, page, runtime, variant
 
 PUBLISHED_REFUSED = "La base est publiée : arrêtez la publication pour modifier ces paramètres."
 LAYOUT = "hosting_base.html"
@@ -63,7 +63,13 @@ def _check_post(action: str) -> Response | None:
 
 
 def _render(template: str, status: int = 200, **context: Any) -> Response:
-    return make_response(render_template(template, jeton=_jeton(), **context), status)
+    base = context.get("base")
+    slug = None
+    if base is not None:
+        row = get_db().execute("SELECT slug FROM projects WHERE id = ?", (base.etab["project_id"],)).fetchone()
+        slug = row["slug"] if row else None
+    return make_response(render_template(template, jeton=_jeton(), variant=lambda name: variant(name, slug),
+                                         **context), status)
 
 
 def bases() -> Response:

@@ -211,6 +211,59 @@ class Stats:
                 counter.clear()
 
 
+#: Screen variants the sandbox can serve, to show the product meeting a console that differs from the model:
+#: harmless ones (the product must not mind) and breaking ones (it must fail, naming the screen).
+SCREEN_VARIANTS = {
+    "reordered": "champs et colonnes dans un autre ordre",
+    "extra-field": "un champ et une colonne de plus",
+    "skin": "un autre habillage (classes CSS, enveloppes)",
+    "renamed-label": "un libellé renommé (« Type de SSO », « Définir une délégation CAS »…)",
+    "renamed-option": "un choix de liste écrit autrement (« SSO Pronote avec CAS », « CAS »)",
+}
+#: the scope of variants that apply to every ENT project
+ALL_PROJECTS = "*"
+
+
+class Variants:
+    """Which screen variants are served, per ENT project (slug) or for all (``*``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_scope: dict[str, frozenset[str]] = {}
+
+    def snapshot(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {scope: sorted(names) for scope, names in sorted(self._by_scope.items()) if names}
+
+    def update(self, values: dict[str, Any]) -> dict[str, list[str]]:
+        """``{"project": slug or "*", "variants": [...]}`` sets that scope; ``{"reset": true}`` clears all."""
+        values = dict(values)
+        reset = bool(values.pop("reset", False))
+        scope = values.pop("project", None)
+        names = values.pop("variants", None)
+        if values:
+            raise ValueError(f"unknown variants setting {sorted(values)[0]!r}")
+        if names is not None:
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ValueError("variants must be a list of names")
+            unknown = sorted(set(names) - set(SCREEN_VARIANTS))
+            if unknown:
+                raise ValueError(f"unknown variant {unknown[0]!r}: one of {', '.join(SCREEN_VARIANTS)}")
+            if not isinstance(scope, str) or not scope:
+                raise ValueError("project must be a project slug or '*'")
+        with self._lock:
+            if reset:
+                self._by_scope = {}
+            if names is not None:
+                self._by_scope[scope] = frozenset(names)
+        return self.snapshot()
+
+    def active(self, slug: str | None) -> frozenset[str]:
+        """The variants served to the project ``slug`` (those of every project included)."""
+        with self._lock:
+            return self._by_scope.get(ALL_PROJECTS, frozenset()) | self._by_scope.get(slug or "", frozenset())
+
+
 @dataclass
 class Runtime:
     """Everything a request may need besides the database."""
@@ -219,3 +272,4 @@ class Runtime:
     settings: Settings = field(default_factory=Settings)
     faults: Faults = field(default_factory=Faults)
     stats: Stats = field(default_factory=Stats)
+    variants: Variants = field(default_factory=Variants)

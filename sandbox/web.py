@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from typing import Any
 
-from flask import Flask, Response, current_app, make_response, render_template
+from flask import Flask, Response, current_app, g, make_response, render_template
 
 from sandbox import db
 from sandbox.runtime import Runtime
@@ -43,6 +43,14 @@ def runtime() -> Runtime:
     return current_app.extensions["sandbox_runtime"]
 
 
+def variant(name: str, slug: str | None = None) -> bool:
+    """Whether the screen variant ``name`` is served to the ENT project ``slug`` (default: the request's)."""
+    if slug is None:
+        project = g.get("project")
+        slug = project["slug"] if project else None
+    return name in runtime().variants.active(slug)
+
+
 def state() -> StateDir:
     """The state directory of this sandbox."""
     return current_app.config["SANDBOX_STATE"]
@@ -69,4 +77,5 @@ def init_app(app: Flask) -> None:
     file; the anchor connection keeps that cost out of every request.
     """
     app.teardown_appcontext(close_db)
+    app.jinja_env.globals["variant"] = variant
     app.extensions["sandbox_db_anchor"] = db.connect(app.config["SANDBOX_STATE"].db)

@@ -20,7 +20,8 @@ IDENTIFIER_LABELS = {
     "manual": "rapprochés à la main", "unmatched": "sans compte ENT", "ambiguous": "ambigus",
     "skipped": "écartés (sortis, doublons)",
 }
-TITLES = {"rentree": "Rentrée PRONOTE", "diagnostic": "Diagnostic PRONOTE"}
+TITLES = {"rentree": "Rentrée PRONOTE", "diagnostic": "Diagnostic PRONOTE",
+          "preflight": "Vérification préalable des écrans"}
 #: more établissements than this with the same step not done, for the same reason, make one line
 GROUPED_FROM = 3
 
@@ -110,7 +111,7 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
 def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     """The summary as lines of French text for the ops team."""
     # A diagnosis changes nothing: its établissements are « OK » (as in the report), not "unchanged".
-    labels = {**STATUS_LABELS, "ok": "OK"} if kind == "diagnostic" else STATUS_LABELS
+    labels = {**STATUS_LABELS, "ok": "OK"} if kind in ("diagnostic", "preflight") else STATUS_LABELS
 
     def counts(c: dict[str, int]) -> str:
         return ", ".join(f"{c[k]} {label}" for k, label in labels.items() if c.get(k))
@@ -163,6 +164,8 @@ class ActionModule(EntAction):
         for name in names:
             hv = hostvars[name] if name in hostvars else {}
             results = [r for r in (hv.get(var) for var in params["results"]) if isinstance(r, dict)]
+            if results and all(r.get("not_selected") for r in results):
+                continue  # left out on purpose (the preflight checks one établissement per ENT project)
             not_done = []
             for r in results:
                 reasons = r.get("not_done") or []

@@ -58,3 +58,25 @@ class BusyError(EntPronoteError):
 
 class TLSError(EntPronoteError):
     """The server's certificate could not be verified."""
+
+
+class ScreenMismatchError(UnexpectedPageError):
+    """A remote screen does not show a label, field, column or option the product relies on.
+
+    The message is French, for the operations team: the screen, what was
+    expected (verbatim, as in the product's table of screens) and what the
+    screen shows instead. Raised before anything is posted, so the
+    établissement is left as it was.
+    """
+
+    def __init__(self, screen: str, expected: str, found: list[str] | tuple[str, ...], kind: str = "libellé",
+                 where: str = "") -> None:
+        self.screen, self.expected, self.found, self.kind = screen, expected, list(found), kind
+        shown = ", ".join(f"« {text} »" for text in self.found) if self.found else "rien"
+        place = f" ({where})" if where else ""
+        super().__init__(f"Écran « {screen} »{place} non conforme — attendu : {kind} « {expected} » ; "
+                         f"trouvé : {shown}.")
+
+    def as_result(self) -> dict[str, object]:
+        """The mismatch as data, for results and reports."""
+        return {"screen": self.screen, "kind": self.kind, "expected": self.expected, "found": list(self.found)}

@@ -8,13 +8,14 @@ a :class:`Form` and submitted back with every field a browser would send.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import lxml.html
 import requests
 
-from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError
+from ansible_collections.ent.pronote.plugins.module_utils._errors import ScreenMismatchError, UnexpectedPageError
 
 _SPACES = re.compile(r"\s+")
 
@@ -97,6 +98,10 @@ class Control:
         choices = ", ".join(f"'{shown}'" for _, shown in self.options)
         raise UnexpectedPageError(f"'{text}' is not a choice of « {self.label or self.name} » (choices: {choices}).")
 
+    def has_option(self, text: str) -> bool:
+        wanted = clean_text(text).casefold()
+        return any(shown.casefold() == wanted for _, shown in self.options)
+
     def selected_text(self) -> str:
         """The text of the (first) selected option or checked radio."""
         for value, shown in self.options:
@@ -115,13 +120,18 @@ class Form:
     action: str
     method: str
     controls: list[Control]
+    #: the title of the screen the form was read from (set by :meth:`Screen.check_form`), for errors
+    screen: str = ""
+
+    def labels(self) -> list[str]:
+        """The labels of the form's controls, in page order, as compared (no star, no colon)."""
+        return [label_key(c.label) for c in self.controls if c.label]
 
     def by_label(self, label: str) -> Control:
         for control in self.controls:
             if control.label and control.matches(label):
                 return control
-        known = ", ".join(f"« {c.label} »" for c in self.controls if c.label)
-        raise UnexpectedPageError(f"The form has no field « {label} » (fields: {known}).")
+        raise ScreenMismatchError(self.screen or "formulaire", label, self.labels(), "champ")
 
     def has_label(self, label: str) -> bool:
         return any(c.label and c.matches(label) for c in self.controls)
@@ -274,3 +284,93 @@ def flash_problems(doc: lxml.html.HtmlElement) -> list[str]:
         items = [text_of(li) for li in box.iter("li")]
         problems.extend(items or [text_of(box)])
     return [p for p in problems if p]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the product relies on in one remote screen: labels, field labels, columns, options, verbatim.
+
+    The client modules hold one table of these per remote system (``SCREENS``)
+    and check each page against its entry as soon as it is read, before
+    anything is posted: a screen that differs from what the product knows
+    fails with :class:`ScreenMismatchError` naming the screen, the label
+    expected and the labels found, instead of a wrong result.
+    """
+
+    #: the screen's title, as the documentation and the screen name it
+    title: str
+    #: ``id`` of the form the product reads ("" when none, or found otherwise)
+    form: str = ""
+    #: key -> label of a control the product needs
+    fields: Mapping[str, str] = field(default_factory=dict)
+    #: key -> label of a control the product uses only in some cases (checked when used)
+    optional: Mapping[str, str] = field(default_factory=dict)
+    #: field key -> the option texts the product chooses among
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ``id`` of the table the product reads ("" when none)
+    table: str = ""
+    #: key -> column header the product needs
+    columns: Mapping[str, str] = field(default_factory=dict)
+    #: other texts the product looks for (buttons, states, templates with ``{…}``)
+    texts: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, key: str) -> str:
+        """The label of field ``key`` (needed or optional)."""
+        return self.fields[key] if key in self.fields else self.optional[key]
+
+    def verbatim(self) -> list[str]:
+        """Every label, header, option and text of the screen, for the documentation check."""
+        out = [*self.fields.values(), *self.optional.values(), *self.columns.values(), *self.texts.values()]
+        for options in self.options.values():
+            out.extend(options)
+        return out
+
+    def read_form(self, doc: lxml.html.HtmlElement, url: str, where: str = "") -> Form:
+        """The form ``self.form`` of ``doc``, checked."""
+        found = doc.xpath("//form[@id=$i]", i=self.form)
+        if not found:
+            ids = [f.get("id") for f in doc.iter("form") if f.get("id")]
+            raise ScreenMismatchError(self.title, self.form, ids, "formulaire (id)", where)
+        return self.check_form(read_form_element(found[0], url), where)
+
+    def check_form(self, form: Form, where: str = "") -> Form:
+        """``form``, once every field and option the product needs is there."""
+        form.screen = self.title
+        for label in self.fields.values():
+            if not form.has_label(label):
+                raise ScreenMismatchError(self.title, label, form.labels(), "champ", where)
+        for key, wanted in self.options.items():
+            label = self.label(key)
+            control = form.by_label(label)
+            for text in wanted:
+                if not control.has_option(text):
+                    raise ScreenMismatchError(self.title, text, [shown for _, shown in control.options],
+                                              f"choix de « {label} »", where)
+        return form
+
+    def check_columns(self, header: list[str], where: str = "") -> dict[str, int]:
+        """Column key -> position in ``header``, once every column the product needs is there."""
+        for title in self.columns.values():
+            if title not in header:
+                raise ScreenMismatchError(self.title, title, header, "colonne", where)
+        return {key: header.index(title) for key, title in self.columns.items()}
+
+    def table_rows(self, doc: lxml.html.HtmlElement, url: str,
+                   where: str = "") -> tuple[list[str], list[lxml.html.HtmlElement]]:
+        """:func:`table_rows` of ``self.table``, its header checked."""
+        self._has_table(doc, where)
+        header, rows = table_rows(doc, self.table, url)
+        self.check_columns(header, where)
+        return header, rows
+
+    def table_texts(self, doc: lxml.html.HtmlElement, url: str,
+                    where: str = "") -> tuple[dict[str, int], list[list[str]]]:
+        """:func:`table_texts` of ``self.table``: column positions by key, and the rows."""
+        self._has_table(doc, where)
+        header, rows = table_texts(doc, self.table, url)
+        return self.check_columns(header, where), rows
+
+    def _has_table(self, doc: lxml.html.HtmlElement, where: str) -> None:
+        if not doc.xpath("//table[@id=$i]", i=self.table):
+            ids = [t.get("id") for t in doc.iter("table") if t.get("id")]
+            raise ScreenMismatchError(self.title, self.table, ids, "tableau (id)", where)

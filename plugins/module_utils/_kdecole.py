@@ -20,7 +20,12 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import lxml.html
 import requests
 
-from ansible_collections.ent.pronote.plugins.module_utils._access import TARGET_LABELS, Rule
+from ansible_collections.ent.pronote.plugins.module_utils._access import (
+    ACCESS_ROLE,
+    DEFAULT_PROFILES,
+    TARGET_LABELS,
+    Rule,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._cas import (
     STEP_LOGIN_PAGE,
     check_status,
@@ -28,13 +33,14 @@ from ansible_collections.ent.pronote.plugins.module_utils._cas import (
     login_form,
     may_be_selection_page,
     redact_tickets,
-    to_login_form,
     sign_in,
+    to_login_form,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AccessDeniedError,
     ConfigurationError,
     NotFoundError,
+    ScreenMismatchError,
     SessionExpiredError,
     TransientError,
     UnexpectedPageError,
@@ -42,17 +48,14 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
 )
 from ansible_collections.ent.pronote.plugins.module_utils._html import (
     Form,
+    Screen,
     charset_of,
     flash_problems,
     label_key,
     parse,
     parse_response,
-    read_form,
     read_form_element,
     row_cells,
-    columns,
-    table_rows,
-    table_texts,
     text_of,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, new_session, request
@@ -69,54 +72,93 @@ PATHS = {
     "directory": "etab/{uai}/admin/annuaire",
 }
 
-# --- Page knowledge ---------------------------------------------------------
-SERVICES_TABLE = "services"
-SERVICE_FORM = "form-service"
-ACCESS_TABLE = "droits-acces"
-ACCESS_FORM = "form-ajout-acces"
+# --- Page knowledge: what the product relies on in each screen, verbatim ------
+# Read this table against docs/console-screens.md and docs/import-screens.md
+# (tests/unit/test_screens.py checks that they agree). When a real console
+# spells a label otherwise, the fix is the one line of that label here. The
+# « Cible » labels, roles and profiles are the options of ``_access`` (they
+# are also the values the modules accept).
+SCREENS: dict[str, Screen] = {
+    "services": Screen(
+        "Liste des services", table="services",
+        columns={"code": "Code", "label": "Intitulé", "sso": "Type SSO", "anonymous": "Anonyme",
+                 "internal": "Interne"}),
+    "service": Screen(
+        "Modifier un service", form="form-service",
+        fields={"sso_type": "Type de SSO", "url": "URL", "xiti_type": "Type Xiti", "group": "Regroupement",
+                "show_block": "Afficher le bloc", "block_version": "Version",
+                "pronote_cas_url": "URL CAS de PRONOTE.net",
+                "in_service_bar": "Service affiché dans la barre des services", "label": "Intitulé",
+                "anonymous": "Service anonyme"},
+        options={"sso_type": ("SSO Pronote avec CAS", "Pas de SSO ou SSO Standard"),
+                 "in_service_bar": ("Oui", "Non")}),
+    "access": Screen(
+        "Accès population", form="form-ajout-acces",
+        fields={"role": "Rôle", "target": "Cible", "profile": "Profil"},
+        optional={"etabs": "Établissements", "groups": "Groupes", "subject": "Matière enseignée",
+                  "function": "Fonction", "discipline": "Discipline de poste"},
+        options={"role": (ACCESS_ROLE,), "target": tuple(TARGET_LABELS.values()), "profile": DEFAULT_PROFILES},
+        table="droits-acces",
+        columns={"target": "Cible", "profile": "Profil", "subject": "Matière enseignée", "function": "Fonction",
+                 "discipline": "Discipline de poste", "role": "Rôle"},
+        texts={"exists": "Ce droit d'accès existe déjà"}),
+    "import": Screen(
+        "Importer les identifiants Pronote", form="form-import",
+        fields={"etab": "Établissement", "mode": "Mode d'import", "file": "Fichier"},
+        options={"mode": ("Complet", "Partiel")},
+        texts={"running": "import-en-cours"}),
+    "import_step": Screen(
+        "Importer les identifiants Pronote > Étape", form="form-etape", table="rapprochement",
+        columns={"ident": "Identifiant PRONOTE", "state": "État", "account": "Compte ENT"},
+        texts={"input": "Compte ENT pour {ident}", "recognised": "Reconnu"}),
+    "identifiers": Screen(
+        "Identifiants importés", table="identifiants",
+        columns={"account": "Compte ENT", "ident": "Identifiant PRONOTE", "profile": "Profil"}),
+    "directory": Screen(
+        "Annuaire", table="annuaire",
+        columns={"account": "Compte ENT", "nom": "Nom", "prenom": "Prénom", "birth": "Date de naissance",
+                 "profile": "Profil", "children": "Enfants"}),
+}
+SERVICES_SCREEN, SERVICE_SCREEN, ACCESS_SCREEN = SCREENS["services"], SCREENS["service"], SCREENS["access"]
+IMPORT_SCREEN, STEP_SCREEN = SCREENS["import"], SCREENS["import_step"]
+IDENTIFIERS_SCREEN, DIRECTORY_SCREEN = SCREENS["identifiers"], SCREENS["directory"]
+
+# The names the code uses, all taken from the table above.
+SERVICE_FORM, ACCESS_FORM, IMPORT_FORM = SERVICE_SCREEN.form, ACCESS_SCREEN.form, IMPORT_SCREEN.form
 CSRF_REFUSED = "Jeton de sécurité invalide"
 #: « Accès population »: the flash message of a rule added twice
-RULE_EXISTS = "Ce droit d'accès existe déjà"
-# "Importer les identifiants Pronote" (docs/import-screens.md)
-IMPORT_FORM = "form-import"
-#: the form page's notice of an unfinished import, with its link « Reprendre l'import »
-IMPORT_RUNNING = "import-en-cours"
-STEP_FORM = "form-etape"
-STEP_TABLE = "rapprochement"
-IDENTIFIERS_TABLE = "identifiants"
-DIRECTORY_TABLE = "annuaire"
-IMPORT_ETAB, IMPORT_MODE, IMPORT_FILE = "Établissement", "Mode d'import", "Fichier"
-IMPORT_MODES = {"complet": "Complet", "partiel": "Partiel"}
+RULE_EXISTS = ACCESS_SCREEN.texts["exists"]
+#: the import form's notice (its id) of an unfinished import, with its link « Reprendre l'import »
+IMPORT_RUNNING = IMPORT_SCREEN.texts["running"]
+IMPORT_ETAB, IMPORT_MODE, IMPORT_FILE = (IMPORT_SCREEN.fields[k] for k in ("etab", "mode", "file"))
+IMPORT_MODES = dict(zip(("complet", "partiel"), IMPORT_SCREEN.options["mode"]))
 STEP_VALIDATE, STEP_INTERRUPT = "valider", "interrompre"
-STEP_INPUT_LABEL = "Compte ENT pour {ident}"
+STEP_INPUT_LABEL = STEP_SCREEN.texts["input"]
 #: column headers of the import screens
-COL_IDENT, COL_NOM, COL_PRENOM, COL_BIRTH, COL_STATE, COL_ACCOUNT = (
-    "Identifiant PRONOTE", "Nom", "Prénom", "Date de naissance", "État", "Compte ENT")
-COL_CHILDREN = "Enfants"
-RECOGNISED = "Reconnu"
+COL_IDENT, COL_STATE, COL_ACCOUNT = (STEP_SCREEN.columns[k] for k in ("ident", "state", "account"))
+COL_NOM, COL_PRENOM, COL_BIRTH, COL_CHILDREN = (DIRECTORY_SCREEN.columns[k]
+                                                for k in ("nom", "prenom", "birth", "children"))
+RECOGNISED = STEP_SCREEN.texts["recognised"]
 
-#: option name -> (screen label, kind). kind: select | text | checkbox | yesno
-SERVICE_FIELDS: dict[str, tuple[str, str]] = {
-    "sso_type": ("Type de SSO", "select"),
-    "url": ("URL", "text"),
-    "xiti_type": ("Type Xiti", "select"),
-    "group": ("Regroupement", "select"),
-    "show_block": ("Afficher le bloc", "checkbox"),
-    "block_version": ("Version", "select"),
-    "pronote_cas_url": ("URL CAS de PRONOTE.net", "text"),
-    "in_service_bar": ("Service affiché dans la barre des services", "yesno"),
-    "label": ("Intitulé", "text"),
-    "anonymous": ("Service anonyme", "checkbox"),
+#: option name -> kind of its control (its label: SCREENS["service"].fields). kind: select | text | checkbox | yesno
+SERVICE_KINDS: dict[str, str] = {
+    "sso_type": "select", "url": "text", "xiti_type": "select", "group": "select", "show_block": "checkbox",
+    "block_version": "select", "pronote_cas_url": "text", "in_service_bar": "yesno", "label": "text",
+    "anonymous": "checkbox",
 }
+#: option name -> (screen label, kind)
+SERVICE_FIELDS: dict[str, tuple[str, str]] = {name: (SERVICE_SCREEN.fields[name], kind)
+                                              for name, kind in SERVICE_KINDS.items()}
+YES, NO = SERVICE_SCREEN.options["in_service_bar"]
 
 #: column headers of the services list
-COL_CODE, COL_LABEL, COL_SSO, COL_ANONYMOUS, COL_INTERNAL = "Code", "Intitulé", "Type SSO", "Anonyme", "Interne"
+COL_CODE, COL_LABEL, COL_SSO, COL_ANONYMOUS, COL_INTERNAL = SERVICES_SCREEN.columns.values()
 #: column headers of the access rules table
-COL_TARGET, COL_PROFILE, COL_SUBJECT, COL_FUNCTION, COL_DISCIPLINE, COL_ROLE = (
-    "Cible", "Profil", "Matière enseignée", "Fonction", "Discipline de poste", "Rôle")
+COL_TARGET, COL_PROFILE, COL_SUBJECT, COL_FUNCTION, COL_DISCIPLINE, COL_ROLE = ACCESS_SCREEN.columns.values()
 #: labels of the add-access form
-ADD_ROLE, ADD_TARGET, ADD_ETABS, ADD_GROUPS, ADD_PROFILE = "Rôle", "Cible", "Établissements", "Groupes", "Profil"
-ADD_OPTIONAL = {"subject": COL_SUBJECT, "function": COL_FUNCTION, "discipline": COL_DISCIPLINE}
+ADD_ROLE, ADD_TARGET, ADD_PROFILE = (ACCESS_SCREEN.fields[k] for k in ("role", "target", "profile"))
+ADD_ETABS, ADD_GROUPS = ACCESS_SCREEN.optional["etabs"], ACCESS_SCREEN.optional["groups"]
+ADD_OPTIONAL = {key: ACCESS_SCREEN.optional[key] for key in ("subject", "function", "discipline")}
 
 
 @dataclass(frozen=True)
@@ -234,17 +276,16 @@ class ImportPages:
 
 def identifiers_of(doc: lxml.html.HtmlElement, uai: str) -> dict[str, ImportedPair]:
     """The pairs of an "Identifiants importés" page, by identifier."""
-    header, rows = table_texts(doc, IDENTIFIERS_TABLE, f"the identifiers page of {uai}")
-    account, ident, profile = columns(header, (COL_ACCOUNT, COL_IDENT, COL_PROFILE), f"the identifiers of {uai}")
+    at, rows = IDENTIFIERS_SCREEN.table_texts(doc, f"the identifiers page of {uai}", uai)
+    account, ident, profile = at["account"], at["ident"], at["profile"]
     return {row[ident]: ImportedPair(row[ident], row[account], row[profile]) for row in rows}
 
 
 def directory_of(doc: lxml.html.HtmlElement, uai: str) -> list[DirectoryAccount]:
     """The accounts of a directory page."""
-    header, rows = table_texts(doc, DIRECTORY_TABLE, f"the ENT directory page of {uai}")
-    login, nom, prenom, birth, profile, children = columns(
-        header, (COL_ACCOUNT, COL_NOM, COL_PRENOM, COL_BIRTH, COL_PROFILE, COL_CHILDREN),
-        f"the ENT directory of {uai}")
+    at, rows = DIRECTORY_SCREEN.table_texts(doc, f"the ENT directory page of {uai}", uai)
+    login, nom, prenom, birth, profile, children = (
+        at[k] for k in ("account", "nom", "prenom", "birth", "profile", "children"))
     return [DirectoryAccount(
         login=row[login], profile=row[profile], nom=row[nom], prenom=row[prenom],
         birth_date=_french_date(row[birth], uai),
@@ -408,7 +449,7 @@ class KdecoleConsole:
     def list_services(self, uai: str) -> list[ServiceRow]:
         url = self.url("services", uai=uai)
         doc = self.get(url, f"read the services of {uai}")
-        header, rows = table_rows(doc, SERVICES_TABLE, url)
+        header, rows = SERVICES_SCREEN.table_rows(doc, url, uai)
         services = []
         for row in rows:
             cells = row_cells(header, row)
@@ -425,13 +466,13 @@ class KdecoleConsole:
     def read_service(self, uai: str, code: str) -> ServicePage:
         url = self.url("service", uai=uai, code=code)
         doc = self.get(url, f"read service {code} of {uai}")
-        form = read_form(doc, SERVICE_FORM, url)
+        form = SERVICE_SCREEN.read_form(doc, url, uai)
         shown = doc.xpath("//*[@id='code']")
         return ServicePage(uai, text_of(shown[0]) if shown else code, read_service_fields(form), form)
 
     def new_service_form(self, uai: str) -> Form:
         url = self.url("service_new", uai=uai)
-        return read_form(self.get(url, f"open « Nouveau service » for {uai}"), SERVICE_FORM, url)
+        return SERVICE_SCREEN.read_form(self.get(url, f"open « Nouveau service » for {uai}"), url, uai)
 
     def create_service(self, uai: str, values: dict[str, object], form: Form | None = None) -> ServicePage:
         form = form or self.new_service_form(uai)
@@ -454,9 +495,9 @@ class KdecoleConsole:
     def read_access(self, uai: str, code: str) -> AccessPage:
         url = self.url("service_access", uai=uai, code=code)
         doc = self.get(url, f"read the population access of service {code} of {uai}")
-        add_form = read_form(doc, ACCESS_FORM, url)
+        add_form = ACCESS_SCREEN.read_form(doc, url, uai)
         etab_uais = _etab_options(add_form)
-        header, rows = table_rows(doc, ACCESS_TABLE, url)
+        header, rows = ACCESS_SCREEN.table_rows(doc, url, uai)
         rules, delete_forms = [], {}
         for row in rows:
             rule = _rule_from_row(header, row, etab_uais, uai)
@@ -482,7 +523,7 @@ class KdecoleConsole:
             if wanted and form.has_label(label):
                 form.choose(label, wanted)
             elif wanted:
-                raise UnexpectedPageError(f"The access form of {page.uai} has no field « {label} ».")
+                raise ScreenMismatchError(ACCESS_SCREEN.title, label, form.labels(), "champ", page.uai)
         what = f"add the access of profile '{rule.profile}' to service {page.code} of {page.uai}"
         try:
             self.post(form, what)
@@ -534,7 +575,7 @@ class KdecoleConsole:
                     left = page.step
                     self.interrupt_import(page)
             doc = self.get(url, what)
-        form = read_form(doc, IMPORT_FORM, url)
+        form = IMPORT_SCREEN.read_form(doc, url, uai)
         control = form.by_label(IMPORT_ETAB)
         control.selected = [next((v for v, shown in control.options if shown.endswith(f"({uai})")), uai)]
         form.choose(IMPORT_MODE, IMPORT_MODES[mode])
@@ -542,6 +583,12 @@ class KdecoleConsole:
         location = self.post(form, f"upload the identifiers file of {uai}",
                              files={name: (filename, content, "application/xml")})
         return self.read_import(uai, location), left
+
+    def import_form(self, uai: str) -> Form:
+        """The form of « Importer les identifiants Pronote », checked against ``SCREENS``."""
+        url = self.url("identifiers_form", uai=uai)
+        return IMPORT_SCREEN.read_form(self.get(url, f"open « Importer les identifiants Pronote » for {uai}"),
+                                       url, uai)
 
     def read_import(self, uai: str, url: str) -> ImportPage:
         """Where an import stands: a step page, or the end page."""
@@ -568,7 +615,8 @@ class KdecoleConsole:
             label = STEP_INPUT_LABEL.format(ident=row.ident)
             control = inputs.get(label_key(label).casefold())
             if control is None:
-                raise UnexpectedPageError(f"Step {page.step}/6 of the import of {page.uai} has no field « {label} ».")
+                raise ScreenMismatchError(f"{STEP_SCREEN.title} {page.step}/6", label,
+                                          form.labels(), "champ", page.uai)
             control.value = logins.get(row.ident, "")
         what = f"validate step {page.step}/6 ({page.title}) of the identifiers import of {page.uai}"
         location = self.post(form, what, extra=[("action", STEP_VALIDATE)])
@@ -599,7 +647,7 @@ def read_service_fields(form: Form) -> dict[str, object]:
         if kind == "checkbox":
             values[name] = control.checked
         elif kind == "yesno":
-            values[name] = control.selected_text() == "Oui"
+            values[name] = control.selected_text() == YES
         elif kind == "select":
             values[name] = control.selected_text()
         else:
@@ -616,7 +664,7 @@ def write_service_fields(form: Form, values: dict[str, object]) -> None:
         if kind == "checkbox":
             form.set_checked(label, bool(value))
         elif kind == "yesno":
-            form.choose(label, "Oui" if value else "Non")
+            form.choose(label, YES if value else NO)
         elif kind == "select":
             form.choose(label, str(value))
         else:
@@ -657,7 +705,8 @@ def _rule_from_row(header: list[str], row: lxml.html.HtmlElement, etab_uais: dic
         kind_text = text_of(kind_el[0]) if kind_el else ""
         target = next((k for k, v in TARGET_LABELS.items() if v == kind_text), None)
         if target is None:
-            raise UnexpectedPageError(f"Unknown « Cible » '{kind_text}' in the access rules of {uai}.")
+            raise ScreenMismatchError(ACCESS_SCREEN.title, " » ou « ".join(TARGET_LABELS.values()), [kind_text],
+                                      f"valeur de la colonne « {COL_TARGET} »", uai)
         shown = [v.strip() for v in text_of(value_el[0]).split(", ")] if value_el and text_of(value_el[0]) else []
         if target == "establishments":
             values = tuple(sorted(etab_uais.get(name, name) for name in shown))
@@ -725,8 +774,8 @@ def _step_page(doc: lxml.html.HtmlElement, url: str, uai: str) -> ImportPage:
     if not step.isdigit():
         raise UnexpectedPageError(f"The import step {url} does not say its number.")
     title = text_of(heading).partition(":")[2].strip()
-    form = read_form(doc, STEP_FORM, url)
-    header, rows = table_rows(doc, STEP_TABLE, url)
+    form = STEP_SCREEN.read_form(doc, url, uai)
+    header, rows = STEP_SCREEN.table_rows(doc, url, uai)
     out = []
     for row in rows:
         cells = _cells(header, row, (COL_IDENT, COL_STATE, COL_ACCOUNT), f"step {step} of the import of {uai}")

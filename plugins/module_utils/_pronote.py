@@ -20,16 +20,16 @@ import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     NotFoundError,
+    ScreenMismatchError,
     UnexpectedPageError,
     ValidationError,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._html import (
     Form,
+    Screen,
     flash_problems,
     parse_response,
     read_form_element,
-    table_texts,
-    columns,
     text_of,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings, new_session, request
@@ -64,17 +64,52 @@ ESPACE_BY_NAME = {e.name: e for e in ESPACES}
 ESPACE_OF_PROFILE = {e.profile: e for e in ESPACES if e.profile}
 DELEGATIONS = ("CAS", "Ws-Federation", "Aucune")
 
-# -- hosting console labels ---------------------------------------------------
-PUBLISHED, UNPUBLISHED = "Publiée", "Non publiée"
-BUTTON_STOP, BUTTON_PUBLISH = "Arrêter la publication", "Publier la base"
-LABEL_CAS_ON = "Définir une délégation CAS"
-LABEL_PROJECT = "Projet ENT"
-LABEL_CAS_URL = "URL du serveur CAS"
-LABEL_DELEGATION = "Délégation {espace}"
-LABEL_RACINE = "Racine"
-LABEL_PUBLISH_ESPACE = "Publier {espace}"
-OTHER_PROJECT = "Autre"
-PUBLISHED_REFUSAL = "La base est publiée"
+PAGE_COMMUNE_ESPACE = Espace(PAGE_COMMUNE, "", "")
+
+# -- the hosting console: what the product relies on in each screen, verbatim ------
+# Read this table against docs/pronote-net-screens.md (tests/unit/test_screens.py
+# checks that they agree). When the real console spells a label otherwise, the
+# fix is the one line of that label here.
+_DELEGATION_OF, _PUBLISH_OF = "Délégation {espace}", "Publier {espace}"
+SCREENS: dict[str, Screen] = {
+    "bases": Screen(
+        "Mes bases", table="bases",
+        columns={"uai": "UAI", "name": "Établissement", "version": "Version", "state": "État"}),
+    "base": Screen(
+        "Page de la base",
+        texts={"published": "Publiée", "unpublished": "Non publiée", "stop": "Arrêter la publication",
+               "publish": "Publier la base"}),
+    "delegation": Screen(
+        "Déléguer l'authentification",
+        fields={"cas_on": "Définir une délégation CAS", "project": "Projet ENT", "cas_url": "URL du serveur CAS",
+                **{e.name: _DELEGATION_OF.format(espace=e.name) for e in ESPACES}},
+        options={"project": ("Autre",), **{e.name: DELEGATIONS for e in ESPACES}},
+        texts={"delegation": _DELEGATION_OF}),
+    "publication": Screen(
+        "Paramètres de publication",
+        fields={"racine": "Racine",
+                **{e.name: _PUBLISH_OF.format(espace=e.name) for e in (PAGE_COMMUNE_ESPACE, *ESPACES)}},
+        texts={"publish": _PUBLISH_OF, "refused": "La base est publiée"}),
+    # PRONOTE.net itself: the page a sign-on ends on (the sign-on check, _sso.classify, recognises these)
+    "espace": Screen(
+        "Page d'un espace",
+        texts={"no_attribute": 'attribut "idPronote"', "ticket_refused": "n'a pas pu être validé",
+               "no_access": "Vous n'avez pas accès à cet espace",
+               "identification_impossible": "Identification impossible",
+               "unavailable": "Cet espace n'est pas disponible"}),
+}
+BASES_SCREEN, BASE_SCREEN = SCREENS["bases"], SCREENS["base"]
+DELEGATION_SCREEN, PUBLICATION_SCREEN = SCREENS["delegation"], SCREENS["publication"]
+
+# The names the code uses, all taken from the table above.
+PUBLISHED, UNPUBLISHED = BASE_SCREEN.texts["published"], BASE_SCREEN.texts["unpublished"]
+BUTTON_STOP, BUTTON_PUBLISH = BASE_SCREEN.texts["stop"], BASE_SCREEN.texts["publish"]
+LABEL_CAS_ON, LABEL_PROJECT, LABEL_CAS_URL = (DELEGATION_SCREEN.fields[k] for k in ("cas_on", "project", "cas_url"))
+LABEL_DELEGATION = DELEGATION_SCREEN.texts["delegation"]
+LABEL_RACINE = PUBLICATION_SCREEN.fields["racine"]
+LABEL_PUBLISH_ESPACE = PUBLICATION_SCREEN.texts["publish"]
+OTHER_PROJECT = DELEGATION_SCREEN.options["project"][0]
+PUBLISHED_REFUSAL = PUBLICATION_SCREEN.texts["refused"]
 
 
 def base_url(uai: str, root: str | None = None, racine: str = DEFAULT_RACINE) -> str:
@@ -200,30 +235,19 @@ class HostingConsole:
     def list_bases(self) -> dict[str, dict[str, str]]:
         """UAI -> {name, version, state} of "Mes bases"."""
         doc, url = self._page("", "read the hosting console's list of bases")
-        header, rows = table_texts(doc, "bases", url)
-        uai, name, version, state = columns(header, ("UAI", "Établissement", "Version", "État"), "Mes bases")
+        at, rows = BASES_SCREEN.table_texts(doc, url)
+        uai, name, version, state = at["uai"], at["name"], at["version"], at["state"]
         return {row[uai].upper(): {"name": row[name], "version": row[version], "state": row[state]} for row in rows}
 
     def read(self, uai: str) -> BasePages:
         """The base page and its two settings forms."""
-        path = f"bases/{uai.lower()}/"
-        doc, url = self._page(path, f"read the PRONOTE.net base of {uai} in the hosting console")
-        state = text_of(doc.get_element_by_id("etat", None))
-        if state not in (PUBLISHED, UNPUBLISHED):
-            raise UnexpectedPageError(f"The hosting console's page of {uai} does not say whether the base is "
-                                      f"published (found « {state} »).")
-        toggle = _form_with_button(doc, url, BUTTON_STOP if state == PUBLISHED else BUTTON_PUBLISH, uai)
-        ddoc, durl = self._page(path + "delegation", f"read « Déléguer l'authentification » of {uai}")
-        delegation = _only_form(ddoc, durl, LABEL_CAS_ON, uai)
-        pdoc, purl = self._page(path + "publication", f"read « Paramètres de publication » of {uai}")
-        publication = _only_form(pdoc, purl, LABEL_RACINE, uai)
-        by_label = {c.label: c for c in delegation.controls if c.label}
-        espaces_delegation = {e.name: by_label[LABEL_DELEGATION.format(espace=e.name)].selected_text()
-                              for e in (PAGE_COMMUNE_ESPACE, *ESPACES)
-                              if LABEL_DELEGATION.format(espace=e.name) in by_label}
-        pub_labels = {c.label: c for c in publication.controls if c.label}
-        espaces = {e.name: pub_labels[LABEL_PUBLISH_ESPACE.format(espace=e.name)].checked
-                   for e in (PAGE_COMMUNE_ESPACE, *ESPACES) if LABEL_PUBLISH_ESPACE.format(espace=e.name) in pub_labels}
+        state, toggle = self.read_base_page(uai)
+        delegation = self.read_delegation_form(uai)
+        publication = self.read_publication_form(uai)
+        espaces_delegation = {e.name: delegation.by_label(DELEGATION_SCREEN.fields[e.name]).selected_text()
+                              for e in ESPACES}
+        espaces = {e.name: publication.by_label(PUBLICATION_SCREEN.fields[e.name]).checked
+                   for e in (PAGE_COMMUNE_ESPACE, *ESPACES)}
         settings = BaseSettings(
             published=state == PUBLISHED,
             cas=delegation.by_label(LABEL_CAS_ON).checked,
@@ -234,6 +258,25 @@ class HostingConsole:
             espaces=espaces,
         )
         return BasePages(settings, toggle, delegation, publication)
+
+    def read_base_page(self, uai: str) -> tuple[str, Form]:
+        """The base page: its state (« Publiée » or « Non publiée ») and the form that toggles it."""
+        doc, url = self._page(f"bases/{uai.lower()}/", f"read the PRONOTE.net base of {uai} in the hosting console")
+        state = text_of(doc.get_element_by_id("etat", None))
+        if state not in (PUBLISHED, UNPUBLISHED):
+            raise ScreenMismatchError(BASE_SCREEN.title, f"{PUBLISHED} » ou « {UNPUBLISHED}",
+                                      [state] if state else [], "état (id etat)", uai)
+        return state, _form_with_button(doc, url, BUTTON_STOP if state == PUBLISHED else BUTTON_PUBLISH, uai)
+
+    def read_delegation_form(self, uai: str) -> Form:
+        """« Déléguer l'authentification », checked against ``SCREENS``."""
+        doc, url = self._page(f"bases/{uai.lower()}/delegation", f"read « Déléguer l'authentification » of {uai}")
+        return DELEGATION_SCREEN.check_form(_only_form(doc, url, LABEL_CAS_ON, uai, DELEGATION_SCREEN), uai)
+
+    def read_publication_form(self, uai: str) -> Form:
+        """« Paramètres de publication », checked against ``SCREENS``."""
+        doc, url = self._page(f"bases/{uai.lower()}/publication", f"read « Paramètres de publication » of {uai}")
+        return PUBLICATION_SCREEN.check_form(_only_form(doc, url, LABEL_RACINE, uai, PUBLICATION_SCREEN), uai)
 
     def projects(self, pages: BasePages) -> list[str]:
         """The ENT projects the delegation form offers."""
@@ -273,20 +316,22 @@ class HostingConsole:
         raise UnexpectedPageError(f"Could not {what}: the hosting console answered HTTP {response.status_code}.")
 
 
-PAGE_COMMUNE_ESPACE = Espace(PAGE_COMMUNE, "", "")
-
-
 def _form_with_button(doc: lxml.html.HtmlElement, url: str, button: str, uai: str) -> Form:
     for form_el in doc.iter("form"):
         texts = [b.get("value") or text_of(b) for b in form_el.xpath(".//button|.//input[@type='submit']")]
         if any(" ".join((t or "").split()) == button for t in texts):
             return read_form_element(form_el, url)
-    raise UnexpectedPageError(f"The hosting console's page of {uai} has no « {button} » button.")
+    buttons = [" ".join((b.get("value") or text_of(b) or "").split())
+               for b in doc.xpath("//button|//input[@type='submit']")]
+    raise ScreenMismatchError(BASE_SCREEN.title, button, buttons, "bouton", uai)
 
 
-def _only_form(doc: lxml.html.HtmlElement, url: str, label: str, uai: str) -> Form:
+def _only_form(doc: lxml.html.HtmlElement, url: str, label: str, uai: str, screen: Screen) -> Form:
+    """The form of the page that has the field ``label``."""
+    labels: list[str] = []
     for form_el in doc.iter("form"):
         form = read_form_element(form_el, url)
         if form.has_label(label):
             return form
-    raise UnexpectedPageError(f"The hosting console's page {url} ({uai}) has no form with « {label} ».")
+        labels.extend(form.labels())
+    raise ScreenMismatchError(screen.title, label, labels, "champ", uai)

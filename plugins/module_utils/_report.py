@@ -53,14 +53,15 @@ from ansible_collections.ent.pronote.plugins.module_utils._matching import OUTCO
 #: id of the JSON document's schema; bumped only on a breaking change (fields are only added within one)
 SCHEMA = "ent.pronote/rapport/1"
 #: kind -> title of the page
-KINDS = {"rentree": "Rapport de rentrée PRONOTE", "diagnostic": "Diagnostic PRONOTE"}
+KINDS = {"rentree": "Rapport de rentrée PRONOTE", "diagnostic": "Diagnostic PRONOTE",
+         "preflight": "Vérification préalable des écrans"}
 #: statuses of an établissement, in display order
 STATUSES = ("failed", "changed", "ok", "not_run")
 #: statuses of a step, in display order
 STEP_STATUSES = ("failed", "changed", "ok", "skipped", "not_run")
 #: step -> column title, in display order
 STEPS = {"delegation": "Délégation PRONOTE.net", "service": "Service ENT", "identifiers": "Identifiants",
-         "sso": "Connexion", "diagnose": "Diagnostic"}
+         "sso": "Connexion", "diagnose": "Diagnostic", "preflight": "Écrans"}
 #: most serious first (as ``_diagnose.SEVERITIES``)
 SEVERITIES = ("erreur", "avertissement", "info")
 SIGN_ON = ("ok", "failed")
@@ -95,7 +96,7 @@ MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 
 def status_label(status: str, kind: str, *, plural: bool = False) -> str:
     """The French label of a status of an établissement or of a step."""
-    if status == "ok" and kind == "diagnostic":
+    if status == "ok" and kind in ("diagnostic", "preflight"):
         return "OK"
     return STATUS_LABELS[status][1 if plural else 0]
 

@@ -9,10 +9,11 @@ import re
 from typing import Any, Iterable
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._kdecole import SCREENS
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url
 
-SSO_PRONOTE = "SSO Pronote avec CAS"
-SSO_STANDARD = "Pas de SSO ou SSO Standard"
+#: the « Type de SSO » choices, as the console's screen shows them (_kdecole.SCREENS)
+SSO_PRONOTE, SSO_STANDARD = SCREENS["service"].options["sso_type"]
 SSO_TYPES = (SSO_PRONOTE, SSO_STANDARD)
 DEFAULT_LABEL = "pronote"
 UAI_PATTERN = re.compile(r"^[0-9]{7}[A-Z]$")

@@ -76,7 +76,7 @@ ENT_SERVICE["access"] = {"type": "dict", "options": ENT_SERVICE_ACCESS_RULES,
 RUN_SUMMARY = {
     "results": {"type": "list", "elements": "str", "default": []},
     "hosts": {"type": "list", "elements": "str"},
-    "kind": {"type": "str", "default": "rentree", "choices": ["rentree", "diagnostic"]},
+    "kind": {"type": "str", "default": "rentree", "choices": ["rentree", "diagnostic", "preflight"]},
     "report_dir": {"type": "path"},
 }
 
@@ -169,4 +169,19 @@ PRONOTE_DIAGNOSE = {
     "max_unrecognised_share": {"type": "float", "default": 0.10},
     "accounts": {"type": "list", "elements": "dict", "default": [], "options": SSO_ACCOUNT},
     "details_dir": {"type": "path"},
+}
+
+#: ent.pronote.ent_preflight: every screen the rentrée uses, opened and checked, nothing changed
+ENT_PREFLIGHT = {
+    **CONSOLE_CONNECTION,
+    "uai": {"type": "str", "required": True},
+    "scope": {"type": "str", "default": "first", "choices": ["first", "all"]},
+    "code": {"type": "str"},
+    "label": {"type": "str", "default": DEFAULT_LABEL},
+    "url": {"type": "str"},
+    "pronote_root": {"type": "str"},
+    "pronote_ca_path": {"type": "path"},
+    "hosting_url": PRONOTE_DELEGATION["hosting_url"],
+    "client_cert": {"type": "path"},
+    "client_key": {"type": "path", "no_log": True},
 }

@@ -32,8 +32,8 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     UnexpectedPageError,
     ValidationError,
 )
-from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, text_of
 from ansible_collections.ent.pronote.plugins.module_utils._engine import pause
+from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, text_of
 from ansible_collections.ent.pronote.plugins.module_utils._http import (
     RETRY_STATUSES,
     HttpSettings,
@@ -42,6 +42,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._http import (
 )
 from ansible_collections.ent.pronote.plugins.module_utils._matching import normalise
 from ansible_collections.ent.pronote.plugins.module_utils._projects import same_cas
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import SCREENS as PRONOTE_SCREENS
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     ESPACE_OF_PROFILE,
     Espace,
@@ -50,14 +51,12 @@ from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     read_info,
 )
 
-#: the texts of PRONOTE.net's pages the check recognises (docs/pronote-net-screens.md)
-NO_ATTRIBUTE = 'attribut "idPronote"'
-TICKET_REFUSED = "n'a pas pu être validé"
+#: the texts of PRONOTE.net's pages the check recognises (_pronote.SCREENS, docs/pronote-net-screens.md)
+NO_ATTRIBUTE, TICKET_REFUSED, NO_ACCESS, IDENTIFICATION_IMPOSSIBLE, ESPACE_UNAVAILABLE = (
+    PRONOTE_SCREENS["espace"].texts[key]
+    for key in ("no_attribute", "ticket_refused", "no_access", "identification_impossible", "unavailable"))
 #: the <CODE> of a validation that got no answer from the CAS (PRONOTE.net could not reach it)
 NO_CAS_ANSWER = "(NETWORK_ERROR)"
-NO_ACCESS = "Vous n'avez pas accès à cet espace"
-IDENTIFICATION_IMPOSSIBLE = "Identification impossible"
-ESPACE_UNAVAILABLE = "Cet espace n'est pas disponible"
 
 #: code -> (what is wrong, what to do); {espace}, {cas_url}, {expected} are filled in
 CAUSES: dict[str, tuple[str, str]] = {

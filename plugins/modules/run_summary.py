@@ -36,7 +36,7 @@ options:
   kind:
     description: What the run was, for the titles and the report's name.
     type: str
-    choices: [rentree, diagnostic]
+    choices: [rentree, diagnostic, preflight]
     default: rentree
   report_dir:
     description: Directory where to write the report (created, mode 0700 when new). No report when unset.

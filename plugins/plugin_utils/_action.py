@@ -17,7 +17,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ent.pronote.plugins.module_utils._errors import EntPronoteError
+from ansible_collections.ent.pronote.plugins.module_utils._errors import EntPronoteError, ScreenMismatchError
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
 from ansible_collections.ent.pronote.plugins.module_utils._locks import work_lock
@@ -54,6 +54,9 @@ class EntAction(ActionBase):
             result.update(self.execute(params, task_vars or {}))
         except EntPronoteError as exc:
             result.update(failed=True, msg=str(exc), changed=False)
+            if isinstance(exc, ScreenMismatchError):
+                # what differs, as data: a report can list it per screen
+                result["screen_mismatch"] = exc.as_result()
         except ValueError as exc:
             # Options that passed type checks but make no sense together.
             raise AnsibleActionFail(str(exc)) from None

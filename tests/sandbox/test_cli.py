@@ -45,6 +45,13 @@ def test_detached_lifecycle_and_state_across_restarts(tmp_path: Path) -> None:
         abort = run(state, "faults", "--import-abort-step", "4")
         assert abort.returncode == 0 and json.loads(abort.stdout)["import_abort_step"] == 4
         assert run(state, "faults", "--import-abort-step", "7").returncode == 2
+        variants = run(state, "variants", "--project", "mbn", "--variant", "skin", "--variant", "renamed-label")
+        assert variants.returncode == 0 and json.loads(variants.stdout) == {"mbn": ["renamed-label", "skin"]}
+        assert json.loads(run(state, "variants", "--variant", "reordered").stdout) == {
+            "*": ["reordered"], "mbn": ["renamed-label", "skin"]}
+        assert run(state, "variants", "--variant", "inconnue").returncode == 2
+        assert json.loads(run(state, "variants", "--project", "mbn", "--aucune").stdout) == {"*": ["reordered"]}
+        assert json.loads(run(state, "variants", "--reset").stdout) == {}
 
         browser = Browser(sandbox)
         home = browser.console_login("mbn", "admin.mbn")

@@ -19,6 +19,7 @@ SPECS = {
     "pronote_delegation": _specs.PRONOTE_DELEGATION,
     "cas_sso_check": _specs.CAS_SSO_CHECK,
     "pronote_diagnose": _specs.PRONOTE_DIAGNOSE,
+    "ent_preflight": _specs.ENT_PREFLIGHT,
 }
 PASSWORD_WORDS = ("password", "passwd", "secret", "token", "pass_phrase", "passphrase", "api_key", "client_key")
 
@@ -168,7 +169,7 @@ def connection_modules() -> list[str]:
 def test_runtime_action_group_lists_the_console_modules():
     runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text(encoding="utf-8"))
     assert sorted(runtime["action_groups"]["ent"]) == connection_modules() == [
-        "ent_identifiers_import", "ent_service", "ent_service_access", "pronote_diagnose"]
+        "ent_identifiers_import", "ent_preflight", "ent_service", "ent_service_access", "pronote_diagnose"]
     assert len(runtime["action_groups"]["ent"]) == len(set(runtime["action_groups"]["ent"]))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError
+from ansible_collections.ent.pronote.plugins.module_utils._errors import ScreenMismatchError, UnexpectedPageError
 from ansible_collections.ent.pronote.plugins.module_utils._html import (
     Control,
     Form,
@@ -221,7 +221,10 @@ def test_unknown_label_lists_the_known_fields(form):
         form.by_label("Prénom")
     message = str(err.value)
     assert "« Prénom »" in message
-    assert "« Nom * »" in message and "« Couleur »" in message and "« Cible »" in message
+    # the labels found, as compared (without the required-field star)
+    assert "« Nom »" in message and "« Couleur »" in message and "« Cible »" in message
+    assert isinstance(err.value, ScreenMismatchError) and err.value.expected == "Prénom"
+    assert err.value.found == form.labels() and "Nom" in err.value.found
     assert not form.has_label("Prénom")
 
 

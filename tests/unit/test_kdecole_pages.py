@@ -5,7 +5,11 @@ import pytest
 
 from ansible_collections.ent.pronote.plugins.module_utils import _kdecole as kd
 from ansible_collections.ent.pronote.plugins.module_utils._access import Rule
-from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError, ValidationError
+from ansible_collections.ent.pronote.plugins.module_utils._errors import (
+    ScreenMismatchError,
+    UnexpectedPageError,
+    ValidationError,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._html import parse, read_form
 
 from .fakes import BASE, UAI, fixture_text
@@ -102,8 +106,30 @@ def test_write_unknown_option_lists_the_console_choices():
 def test_a_form_without_an_expected_label_is_reported():
     html = fixture_text("service.html").replace("Type Xiti", "Type de statistiques")
     form = read_form(parse(html, SERVICE_URL), kd.SERVICE_FORM, SERVICE_URL)
-    with pytest.raises(UnexpectedPageError, match="no field « Type Xiti »"):
+    with pytest.raises(ScreenMismatchError) as err:
         kd.read_service_fields(form)
+    assert err.value.expected == "Type Xiti"
+    assert "Type de statistiques" in err.value.found
+
+
+def test_the_service_screen_is_checked_before_its_fields_are_read():
+    html = fixture_text("service.html").replace("Type Xiti", "Type de statistiques")
+    with pytest.raises(ScreenMismatchError) as err:
+        kd.SERVICE_SCREEN.read_form(parse(html, SERVICE_URL), SERVICE_URL, UAI)
+    assert err.value.as_result() == {"screen": "Modifier un service", "kind": "champ", "expected": "Type Xiti",
+                                     "found": err.value.found}
+    assert str(err.value).startswith(f"Écran « Modifier un service » ({UAI}) non conforme — attendu : "
+                                     "champ « Type Xiti » ; trouvé : « Type de SSO », « URL », « Type de statistiques »")
+    assert "« Type de statistiques »" in str(err.value)
+
+
+def test_a_select_option_spelled_otherwise_is_a_screen_mismatch():
+    html = fixture_text("service.html").replace(">SSO Pronote avec CAS<", ">SSO PRONOTE (CAS)<")
+    assert "SSO PRONOTE (CAS)" in html
+    with pytest.raises(ScreenMismatchError) as err:
+        kd.SERVICE_SCREEN.read_form(parse(html, SERVICE_URL), SERVICE_URL, UAI)
+    assert (err.value.kind, err.value.expected) == ("choix de « Type de SSO »", "SSO Pronote avec CAS")
+    assert "SSO PRONOTE (CAS)" in err.value.found
 
 
 def test_checkbox_with_a_second_label_for_its_text_is_found_by_either_label():
@@ -157,13 +183,15 @@ def test_list_services_delete_forms():
 
 def test_list_services_missing_column():
     html = fixture_text("services.html").replace("<th>Interne</th>", "<th>Interne ?</th>")
-    with pytest.raises(UnexpectedPageError, match="has no column 'Interne'"):
+    with pytest.raises(ScreenMismatchError) as err:
         _Reader({SERVICES_URL: html}).list_services(UAI)
+    assert (err.value.screen, err.value.kind, err.value.expected) == ("Liste des services", "colonne", "Interne")
+    assert "Interne ?" in err.value.found
 
 
 def test_list_services_without_table():
     html = fixture_text("services.html").replace('id="services"', 'id="liste"')
-    with pytest.raises(UnexpectedPageError, match="no table 'services'"):
+    with pytest.raises(ScreenMismatchError, match="attendu : tableau \\(id\\) « services » ; trouvé : « liste »"):
         _Reader({SERVICES_URL: html}).list_services(UAI)
 
 
@@ -229,14 +257,29 @@ def test_access_unknown_establishment_name_is_kept_as_shown():
 def test_access_unknown_target_label():
     html = fixture_text("access.html").replace('<span class="cible-type">Tout l\'ENT</span>',
                                                '<span class="cible-type">Toute la région</span>')
-    with pytest.raises(UnexpectedPageError, match="Unknown « Cible » 'Toute la région'"):
+    with pytest.raises(ScreenMismatchError) as err:
         _Reader({ACCESS_URL: html}).read_access(UAI, "USER_0")
+    assert err.value.found == ["Toute la région"] and "Tout l'ENT" in err.value.expected
+    assert err.value.kind == "valeur de la colonne « Cible »"
 
 
 def test_access_missing_column():
     html = fixture_text("access.html").replace("<th>Fonction</th>", "<th>Fonctions</th>")
-    with pytest.raises(UnexpectedPageError, match="has no column 'Fonction'"):
+    with pytest.raises(ScreenMismatchError, match="Accès population.*attendu : colonne « Fonction »"):
         _Reader({ACCESS_URL: html}).read_access(UAI, "USER_0")
+
+
+def test_access_form_with_a_renamed_label_or_a_missing_profile_is_a_screen_mismatch():
+    renamed = fixture_text("access.html").replace('<label for="a-profil">Profil</label>',
+                                                  '<label for="a-profil">Profil utilisateur</label>')
+    with pytest.raises(ScreenMismatchError) as err:
+        _Reader({ACCESS_URL: renamed}).read_access(UAI, "USER_0")
+    assert (err.value.screen, err.value.kind, err.value.expected) == ("Accès population", "champ", "Profil")
+    assert "Profil utilisateur" in err.value.found
+    no_staff = fixture_text("access.html").replace('<option value="PERSONNEL">Personnel</option>', "")
+    with pytest.raises(ScreenMismatchError) as err:
+        _Reader({ACCESS_URL: no_staff}).read_access(UAI, "USER_0")
+    assert (err.value.kind, err.value.expected) == ("choix de « Profil »", "Personnel")
 
 
 def test_access_page_without_rules():

@@ -17,6 +17,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSetti
 from ansible_collections.ent.pronote.plugins.module_utils._projects import same_cas
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     ESPACE_OF_PROFILE,
+    ESPACES,
     BaseSettings,
     PronoteInfo,
     base_url,
@@ -378,3 +379,46 @@ def test_a_finished_run_leaves_no_mark(tmp_path):
     with pytest.raises(TransientError):
         ensure(DelegationHandler(console, "0671234C", PARAMS, mark), False, attempts=1)
     assert console.settings.published and not mark.exists()
+
+
+# --- the hosting console's screens are checked against _pronote.SCREENS ----------------
+def _delegation_page(cas_label: str = "Définir une délégation CAS", cas_choice: str = "CAS",
+                     espaces: tuple = ESPACES) -> str:
+    rows = "".join(
+        f'<tr><td><label for="d{i}">Délégation {e.name}</label></td><td><select id="d{i}" name="d{i}">'
+        f'<option value="CAS">{cas_choice}</option><option value="Ws-Federation">Ws-Federation</option>'
+        '<option value="Aucune" selected>Aucune</option></select></td></tr>' for i, e in enumerate(espaces))
+    return ('<html><body><form id="form-delegation" method="post">'
+            f'<input type="checkbox" id="c" name="cas_actif" value="1"><label for="c">{cas_label}</label>'
+            '<label for="p">Projet ENT</label><select id="p" name="projet"><option value="autre">Autre</option>'
+            '</select><label for="u">URL du serveur CAS</label><input type="text" id="u" name="cas_url">'
+            f'<table>{rows}</table></form></body></html>')
+
+
+def _delegation_form(html: str):
+    from ansible_collections.ent.pronote.plugins.module_utils._html import parse, read_form
+
+    return read_form(parse(html, "https://h/bases/x/delegation"), "form-delegation", "https://h/bases/x/delegation")
+
+
+def test_the_delegation_screen_as_documented_passes_its_check():
+    from ansible_collections.ent.pronote.plugins.module_utils._pronote import DELEGATION_SCREEN
+
+    form = DELEGATION_SCREEN.check_form(_delegation_form(_delegation_page()), "0671234C")
+    assert form.screen == "Déléguer l'authentification"
+
+
+@pytest.mark.parametrize(("page", "kind", "expected", "found"), [
+    ({"cas_label": "Activer la délégation CAS"}, "champ", "Définir une délégation CAS", "Activer la délégation CAS"),
+    ({"cas_choice": "CAS 3.0"}, "choix de « Délégation Espace Direction »", "CAS", "CAS 3.0"),
+    ({"espaces": ESPACES[1:]}, "champ", "Délégation Espace Direction", "Délégation Espace Professeurs"),
+])
+def test_a_delegation_screen_that_differs_is_named(page, kind, expected, found):
+    from ansible_collections.ent.pronote.plugins.module_utils._errors import ScreenMismatchError
+    from ansible_collections.ent.pronote.plugins.module_utils._pronote import DELEGATION_SCREEN
+
+    with pytest.raises(ScreenMismatchError) as err:
+        DELEGATION_SCREEN.check_form(_delegation_form(_delegation_page(**page)), "0671234C")
+    assert (err.value.screen, err.value.kind, err.value.expected) == ("Déléguer l'authentification", kind, expected)
+    assert found in err.value.found
+    assert str(err.value).startswith("Écran « Déléguer l'authentification » (0671234C) non conforme — attendu : ")
