@@ -30,6 +30,7 @@ class ActionModule(EntAction):
             result["version"] = ".".join(str(n) for n in info.version)
         if failed:
             result["msg"] = f"Sign-on failed for {uai}: " + "; ".join(
-                f"{c.profile} ({c.espace}): {c.code} – {c.cause}" for c in failed)
+                f"{c.profile} ({c.espace}): {c.code} – {c.cause}" + (f" [{c.detail}]" if c.detail else "")
+                for c in failed)
             result["failed"] = params["fail_on_error"]
         return result

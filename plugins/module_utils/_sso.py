@@ -22,6 +22,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._cas import (
     CasHttpError,
     NoLocalAccountsError,
     open_login_page,
+    redact_tickets,
     sign_in,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
@@ -32,7 +33,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     UnexpectedPageError,
     ValidationError,
 )
-from ansible_collections.ent.pronote.plugins.module_utils._engine import pause
+from ansible_collections.ent.pronote.plugins.module_utils._engine import pause, retrying
 from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, text_of
 from ansible_collections.ent.pronote.plugins.module_utils._http import (
     RETRY_STATUSES,
@@ -153,6 +154,8 @@ class Check:
     code: str = "ok"
     cause: str = ""
     fix: str = ""
+    #: what went wrong, technically (the error of the last attempt, tickets removed); "" when the page said it
+    detail: str = ""
 
     def as_result(self) -> dict:
         return asdict(self)
@@ -171,10 +174,11 @@ def scrub(text: str) -> str:
     return _TICKET.sub(r"\1…", text)
 
 
-def _failed(account: SsoAccount, espace: Espace, code: str, **values: str) -> Check:
+def _failed(account: SsoAccount, espace: Espace, code: str, error: Exception | None = None, **values: str) -> Check:
     cause, fix = CAUSES[code]
     fill = {"espace": espace.name, **values}
-    return Check(account.profile, espace.name, False, code, scrub(cause.format(**fill)), scrub(fix.format(**fill)))
+    return Check(account.profile, espace.name, False, code, scrub(cause.format(**fill)), scrub(fix.format(**fill)),
+                 scrub(redact_tickets(str(error))) if error is not None else "")
 
 
 def accounts_from(options: list[dict]) -> list[SsoAccount]:
@@ -248,19 +252,19 @@ def _attempt(http: HttpSettings, url: str, expected_cas: str, account: SsoAccoun
         with new_session(http) as session:
             check = _sign_on(session, http, url, expected_cas, account, espace, cas_selection)
         return check, check.code in TRANSIENT_CODES
-    except NoLocalAccountsError:
-        return _failed(account, espace, "cas_sans_comptes_locaux"), False
-    except AuthenticationError:
-        return _failed(account, espace, "compte_test"), False
+    except NoLocalAccountsError as exc:
+        return _failed(account, espace, "cas_sans_comptes_locaux", exc), False
+    except AuthenticationError as exc:
+        return _failed(account, espace, "compte_test", exc), False
     except CasHttpError as exc:
-        return _failed(account, espace, "cas_erreur_http", status=str(exc.status),
+        return _failed(account, espace, "cas_erreur_http", exc, status=str(exc.status),
                        etape=CAS_STEPS.get(exc.step, exc.step), url=exc.url.split("?")[0]), exc.transient
-    except TLSError:
-        return _failed(account, espace, "tls"), False
-    except TransientError:
-        return _failed(account, espace, "reseau"), True
-    except UnexpectedPageError:
-        return _failed(account, espace, "page_inattendue"), False
+    except TLSError as exc:
+        return _failed(account, espace, "tls", exc), False
+    except TransientError as exc:
+        return _failed(account, espace, "reseau", exc), True
+    except UnexpectedPageError as exc:
+        return _failed(account, espace, "page_inattendue", exc), False
 
 
 def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_cas: str, account: SsoAccount,
@@ -322,18 +326,21 @@ def check_etablissement(http: HttpSettings, base: str, expected_cas: str, accoun
                         cas_selection: str | None = None) -> tuple[PronoteInfo | None, list[Check]]:
     """Every test account of one établissement; the base's public facts are read once (not at all when the
     caller already read them: ``info``). ``cas_selection``: see :func:`sign_on`."""
+    def read() -> PronoteInfo:
+        with new_session(http) as session:
+            return read_info(session, http, base)
+
     try:
         if info is None:
-            with new_session(http) as session:
-                info = read_info(session, http, base)
+            info = retrying(read, http.retries + 1)
     except NotFoundError:
         return None, [_failed(a, espace_of(a.profile), "base_introuvable", url=base) for a in accounts]
-    except TLSError:
-        return None, [_failed(a, espace_of(a.profile), "tls") for a in accounts]
-    except TransientError:
-        return None, [_failed(a, espace_of(a.profile), "reseau") for a in accounts]
-    except UnexpectedPageError:
-        return None, [_failed(a, espace_of(a.profile), "page_inattendue") for a in accounts]
+    except TLSError as exc:
+        return None, [_failed(a, espace_of(a.profile), "tls", exc) for a in accounts]
+    except TransientError as exc:
+        return None, [_failed(a, espace_of(a.profile), "reseau", exc) for a in accounts]
+    except UnexpectedPageError as exc:
+        return None, [_failed(a, espace_of(a.profile), "page_inattendue", exc) for a in accounts]
     checks = []
     for account in accounts:
         checks.append(check_base(info, expected_cas, account)

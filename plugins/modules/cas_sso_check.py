@@ -85,7 +85,8 @@ url:
   returned: always
   type: str
 checks:
-  description: One per test account, with C(profile), C(espace), C(ok), C(code), C(cause) and C(fix).
+  description: One per test account, with C(profile), C(espace), C(ok), C(code), C(cause), C(fix) and C(detail)
+    (what went wrong, technically, when an error rather than a page says it; tickets removed).
   returned: success
   type: list
   elements: dict
