@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import random
+import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -1546,3 +1547,66 @@ def test_an_enfant_naming_someone_who_is_not_a_pupil_is_no_evidence():
         assert outcome(decisions, 1) == ("ent", "lea")
         assert outcome(decisions, 10) == ("kept", "robert")
         assert outcome(decisions, 11) == ("unmatched", None)
+
+
+# --- pairs the ENT holds already, judged by the same rules (issue 14 §3) -------------------------------------------
+
+def test_pairs_the_rules_would_not_make_are_withdrawn_in_complet_and_reported_in_partiel():
+    people = [pupil(1, "Dupont", "Léa", BORN, left_on=D(2025, 7, 1)),          # left
+              pupil(2, "Durand", "Tom", BORN), pupil(3, "DURAND", "Tom", BORN),  # written twice
+              pupil(4, "Éloïse", "Marie", BORN),                                 # two accounts fit
+              parent(10, "Dupont", "Jean", (1,)),                                # only child left
+              pupil(5, "Petit", "Zoé", None)]                                    # nothing fits: a person's pair
+    accounts = [acc("lea.d", ELEVE, "Dupont", "Léa", BORN), acc("tom.d", ELEVE, "Durand", "Tom", BORN),
+                acc("eloise1", ELEVE, "Éloïse", "Marie", BORN), acc("eloise2", ELEVE, "Eloise", "Marie", BORN),
+                acc("jean.d", PARENT, "Dupont", "Jean", children=("lea.d",)), acc("zoe.p", ELEVE, "Petit", "Zoé", BORN)]
+    current = {ident(1): "lea.d", ident(2): "tom.d", ident(4): "eloise1", ident(10): "jean.d", ident(5): "zoe.p"}
+    complet = run(people, accounts, current, "complet")
+    got = {n: (complet[ident(n)].outcome, complet[ident(n)].login, complet[ident(n)].withdrawn) for n in (1, 2, 3, 4, 10, 5)}
+    assert got == {1: ("skipped", None, "left"), 2: ("skipped", None, "duplicate"), 3: ("skipped", None, None),
+                   4: ("ambiguous", None, "ambiguous"), 10: ("ambiguous", None, "no_paired_child"),
+                   5: ("kept", "zoe.p", None)}
+    assert complet[ident(4)].candidates == ("eloise1", "eloise2")  # the person confirms one
+    assert "retirée" in complet[ident(4)].raison
+    plan = decide(people, accounts, current, mode="complet")
+    final, _, _, removed = outcome_state(current, plan, "complet", people)
+    assert final == {ident(5): "zoe.p"} and removed == 4
+    partiel = run(people, accounts, current, "partiel")
+    got = {n: (partiel[ident(n)].outcome, partiel[ident(n)].login, partiel[ident(n)].withdrawn) for n in (1, 2, 4, 10, 5)}
+    assert got == {1: ("skipped", None, "left"), 2: ("skipped", None, "duplicate"), 4: ("kept", "eloise1", "ambiguous"),
+                   10: ("kept", "jean.d", "no_paired_child"), 5: ("kept", "zoe.p", None)}
+    plan = decide(people, accounts, current, mode="partiel")
+    assert outcome_state(current, plan, "partiel", people)[0] == current  # partiel removes nothing
+    assert "gardée en mode partiel" in partiel[ident(4)].raison
+    # a person confirms one of the two accounts: kept from then on
+    confirmed = run(people, accounts, current, "complet", manual={ident(4): "eloise1"})
+    assert (confirmed[ident(4)].outcome, confirmed[ident(4)].login, confirmed[ident(4)].withdrawn) == \
+        ("manual", "eloise1", None)
+
+
+def test_a_pair_the_only_fitting_account_confirms_is_kept_with_assisted_off():
+    people = [pupil(1, "Dupont", "Léa Marie", BORN)]
+    accounts = [acc("lea", ELEVE, "Dupont", "Léa", BORN)]
+    d = run(people, accounts, {ident(1): "lea"}, "complet", assisted=False)[ident(1)]
+    assert (d.outcome, d.login, d.withdrawn) == ("kept", "lea", None)
+
+
+def test_every_reason_code_has_its_french_text():
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import RAISONS, REASONS, WITHDRAWN
+    assert set(RAISONS) == set(REASONS)
+    values = {"lines": "3, 4", "date": "01/07/2025", "count": "2", "profile": PARENT}
+    for code, text in RAISONS.items():
+        assert text.format(**values) and text.format(**values) != REASONS[code].format(**values), code
+        assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", REASONS[code])), code
+    assert set(WITHDRAWN) == {"left", "duplicate", "ambiguous", "no_paired_child"}
+
+
+@given(site=crowded_sites())
+def test_property_every_decision_has_a_known_code_and_a_french_reason(site):
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import RAISONS, WITHDRAWN
+    people, accounts, current, mode = site
+    for d in decide(people, accounts, current, mode=mode).decisions:
+        assert d.code in RAISONS and d.raison and d.raison != d.reason
+        assert d.withdrawn is None or (d.withdrawn in WITHDRAWN and current.get(d.ident))
+        if mode == "complet" and d.withdrawn:
+            assert d.login is None
