@@ -104,9 +104,9 @@ options:
     description: « Partenaire » of the RapprochementSSO file, the ENT project's name. Defaults to C(ENT).
     type: str
   max_file_size:
-    description: Refuse an identifiers file larger than this many bytes.
+    description: Refuse an identifiers file larger than this many bytes (checked from its size before it is read; 50 MiB by default).
     type: int
-    default: 67108864
+    default: 52428800
   reuse_verdict:
     description:
       - Remember, in the cache directory (mode 0600, counts only), that the file changes nothing on the ENT.

@@ -479,7 +479,7 @@ def test_a_missing_file_is_refused_with_its_name(tmp_path):
 
 def test_a_directory_is_refused(tmp_path):
     err = refused(str(tmp_path))
-    assert "cannot read" in str(err)
+    assert f"{tmp_path} est un répertoire, pas un fichier ordinaire" in str(err)
 
 
 def test_error_classes():
@@ -491,14 +491,14 @@ def test_error_classes():
 
 # --- size -----------------------------------------------------------------------------------------
 
-def test_default_max_bytes_is_generous():
-    assert DEFAULT_MAX_BYTES >= 64 * 1024 * 1024
+def test_default_max_bytes_is_50_mib():
+    assert DEFAULT_MAX_BYTES == 50 * 1024 * 1024
 
 
 def test_bytes_over_the_limit_are_refused_before_parsing():
     data = b"<not xml at all" * 100
     err = refused(data, max_bytes=len(data) - 1)
-    assert "more than the" in err.cause and err.line is None
+    assert "le fichier fait 1500 octets, plus que les 1499 permis" in err.cause and err.line is None
     read_identifiers(build(), max_bytes=len(build()))  # exactly the limit is fine
 
 
@@ -506,7 +506,7 @@ def test_a_path_over_the_limit_is_refused_before_reading(tmp_path):
     path = tmp_path / "gros.xml"
     path.write_bytes(build())
     err = refused(path, max_bytes=100)
-    assert f"{path.stat().st_size} bytes, more than the 100 allowed" in str(err)
+    assert f"le fichier fait {path.stat().st_size} octets, plus que les 100 permis" in str(err)
     assert str(path) in str(err)
 
 
@@ -891,3 +891,107 @@ def test_every_fixture_file_is_small_and_present():
             "tronque.xml", "doublon.xml", "enfant_professeur.xml"} <= set(names)
     for name in names:
         assert os.path.getsize(FIXTURES / name) < 10_000
+
+
+# --- the reader's bounds (issue 14 §4) ---------------------------------------------------------------
+
+def test_an_attribute_longer_than_1000_characters_is_refused_naming_its_line():
+    people = sample()
+    people["Eleves"][1]["Nom"] = "A" * (2 * 1024 * 1024)  # 2 MiB
+    data = build(people)
+    start = time.perf_counter()
+    err = refused(data)
+    assert time.perf_counter() - start < HOSTILE_BOUND
+    line = line_of(data, ident(11))
+    assert err.line == line
+    assert f"attribut Nom trop long ligne {line}" in str(err) and str(err).startswith("Fichier d'identifiants")
+    people["Eleves"][1]["Nom"] = "A" * 1000  # the bound itself is fine
+    assert read_identifiers(build(people)).person(ident(11)).nom == "A" * 1000
+
+
+@pytest.mark.parametrize("kind, needle, words", [
+    ("attribute", "Nom", "attribut trop long ligne"),
+    ("text", "texte", "texte trop long ligne"),
+])
+def test_libxml_resource_limits_are_reported_in_plain_french(tmp_path, kind, needle, words):
+    """Past libxml's own limits (10 MB): its "try XML_PARSE_HUGE" never reaches the user."""
+    big = "B" * 10_000_100
+    people = sample()
+    if kind == "attribute":
+        people["Eleves"][0]["Nom"] = big
+    else:
+        people["Eleves"][0]["_inner"] = big
+    path = tmp_path / "gros.xml"
+    path.write_bytes(build(people))
+    err = refused(path)
+    assert words in err.cause and "XML_PARSE_HUGE" not in str(err), str(err)
+    assert err.line == line_of(path.read_bytes(), ident(10))
+
+
+def test_deep_nesting_never_shows_libxml_advice():
+    data = build({}).replace(b"</IdentifiantsPRONOTE>", b"<Eleves>" + b"<a>" * 300 + b"</a>" * 300
+                             + b"</Eleves></IdentifiantsPRONOTE>")
+    err = refused(data)
+    assert "XML_PARSE_HUGE" not in str(err) and err.line is not None
+
+
+def _with_alarm(seconds: int):
+    import signal
+
+    def fail(*_):
+        raise AssertionError("the reader blocked")
+
+    signal.signal(signal.SIGALRM, fail)
+    signal.alarm(seconds)
+
+
+def test_a_named_pipe_is_refused_at_once(tmp_path):
+    import signal
+    fifo = tmp_path / "identifiants.xml"
+    os.mkfifo(fifo)
+    _with_alarm(5)
+    try:
+        start = time.perf_counter()
+        err = refused(str(fifo))
+        assert time.perf_counter() - start < HOSTILE_BOUND
+    finally:
+        signal.alarm(0)
+    assert f"{fifo} est un tube nommé, pas un fichier ordinaire" in str(err)
+
+
+def test_a_device_is_refused_at_once():
+    err = refused("/dev/zero")
+    assert "/dev/zero est un périphérique, pas un fichier ordinaire" in str(err)
+
+
+def test_a_missing_file_is_refused():
+    err = refused("/nonexistent/identifiants.xml")
+    assert "cannot read it" in str(err)
+
+
+@given(size=st.integers(min_value=1, max_value=80), variant=st.sampled_from(list(VARIANTS)))
+def test_property_the_stream_reads_the_same_whatever_its_chunks(size, variant):
+    """Chunk boundaries in the middle of a character, a tag, a comment, CDATA or a declaration change nothing."""
+    import ansible_collections.ent.pronote.plugins.module_utils._identifiers as module
+    data = build(sample(), **VARIANTS[variant], inside_root="<!-- a <Eleve> in a comment, <![CDATA[ and < -->")
+    whole = read_identifiers(data)
+    saved = module.CHUNK
+    module.CHUNK = size
+    try:
+        assert read_identifiers(data) == whole
+        first = data.index(b"\n  <")
+        hostile = data[:first] + b"\n<!DOCTYPE x [<!ENTITY a 'b'>]>" + data[first:]
+        err = refused(hostile)
+        assert "is not allowed" in err.cause and err.line == line_of(hostile, "<!DOCTYPE")
+    finally:
+        module.CHUNK = saved
+
+
+def test_line_numbers_stay_right_across_chunks_past_65535(monkeypatch):
+    import ansible_collections.ent.pronote.plugins.module_utils._identifiers as module
+    people = {"Eleves": [{"Identifiant": ident(n), "Nom": "N", "Prenom": "P", "DateNaissance": dt.date(2012, 1, 1)}
+                         for n in range(70000)]}
+    data = build(people)
+    monkeypatch.setattr(module, "CHUNK", 4093)
+    file = read_identifiers(data)
+    assert [p.line for p in file.people[-3:]] == [line_of(data, ident(n)) for n in range(69997, 70000)]
