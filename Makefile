@@ -35,7 +35,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo diagnose demo-reset sandbox test pytest lint molecule bench matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose demo-reset sandbox test pytest lint molecule bench reader-bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -128,6 +128,9 @@ molecule: $(VENV_STAMP) ## molecule scenario extensions/molecule/default against
 
 bench: $(VENV_STAMP) ## time the playbook on many établissements (tools/bench.py)
 	$(VENV_PY) tools/bench.py
+
+reader-bench: $(VENV_STAMP) ## peak memory and time of the identifiers reader on big generated files
+	$(VENV_PY) tools/reader_bench.py
 
 matching-report: $(VENV_STAMP) ## precision and recall of the identifiers matching on a seeded region
 	$(VENV_PY) tools/matching_report.py

@@ -461,9 +461,10 @@ class _Reader:
         self.scanner = scanner
         self.lines: dict = {}
         self.depth = 0
-        self.seen: dict[str, tuple[int | None, str]] = {}  # ident -> (line, category key)
-        self.enfants: list[tuple[str, str, int | None]] = []  # (responsable ident, child ident, line)
+        self.seen: dict[str, Person] = {}  # ident -> the person read with it
+        self.pending: list[tuple[str, str, int | None]] = []  # (responsable, Enfant not read yet, line)
         self.people: list[Person] = []
+        self.dates: dict[str, dt.date | None] = {}
         self.header: dict = {}
         self.order = [c.container for c in CATEGORIES]
         self.last = -1
@@ -535,6 +536,7 @@ class _Reader:
             self.no_text(element)
             self.check_children()
             self.result = IdentifiersFile(people=tuple(self.people), **self.header)
+            self.result.__dict__["_index"] = self.seen  # the cached index, built already
 
     def root(self, root) -> None:
         if _local(root) != ROOT:
@@ -590,19 +592,18 @@ class _Reader:
             raise _Problem(f"unknown element <{name}> inside <{cat.container}>: expected <{cat.element}>", line)
         ident = self.identifier(element)
         if ident in self.seen:
-            other_line, other_key = self.seen[ident]
-            raise _Problem(f"Identifiant {ident} is given to two people: the {BY_KEY[other_key].element} on line "
-                           f"{other_line} and the {cat.element} on line {line}", line)
-        self.seen[ident] = (line, cat.key)
+            other = self.seen[ident]
+            raise _Problem(f"Identifiant {ident} is given to two people: the {BY_KEY[other.category].element} on "
+                           f"line {other.line or None} and the {cat.element} on line {line}", line)
         nom = self.shared(self.required(element, "Nom"))
         prenom = self.shared(self.required(element, "Prenom"))
-        birth = _date(element.get("DateNaissance"), "DateNaissance", line)
+        birth = self.date(element.get("DateNaissance"), "DateNaissance", line)
         fields = dict(ident=ident, category=cat.key, nom=nom, prenom=prenom, birth_date=birth,
                       postal_code=self.shared(_optional(element.get("CodePostal"))),
                       cas_login=_optional(element.get("IdentifiantCAS")), line=line or 0)
         if cat.key == PUPILS:
             fields["classe"] = self.shared(_optional(element.get("Classe")))
-            fields["left_on"] = _date(element.get("DateSortie"), "DateSortie", line)
+            fields["left_on"] = self.date(element.get("DateSortie"), "DateSortie", line)
         children: list[str] = []
         self.no_text(element)
         for child in element:
@@ -615,14 +616,33 @@ class _Reader:
             if len(child):  # pragma: no cover - refused at its start already
                 raise _Problem(f"unexpected element <{_local(child[0])}> inside <Enfant>", self.line(child[0]))
             child_ident = self.identifier(child)
-            self.enfants.append((ident, child_ident, self.line(child)))
+            known = self.seen.get(child_ident)
+            if known is not None:
+                self.check_child(ident, known, self.line(child))
+                child_ident = known.ident  # one string for the pupil and its parents' Enfant
+            elif child_ident == ident:
+                raise _Problem(f"Enfant {child_ident} is this Responsable itself, not an Eleve", self.line(child))
+            else:
+                self.pending.append((ident, child_ident, self.line(child)))
             if child_ident not in children:
                 children.append(child_ident)
         if cat.key == RESPONSABLES:
             access = _boolean(element.get("AccesEspaceParents"), "AccesEspaceParents", line)
             fields["parent_access"] = True if access is None else access
             fields["children"] = tuple(children)
-        return Person(**fields)
+        person = Person(**fields)
+        self.seen[ident] = person
+        return person
+
+    def date(self, value: str | None, attribute: str, line: int | None) -> dt.date | None:
+        """:func:`_date`, one object per distinct value (birth dates repeat)."""
+        if value is None:
+            return None
+        try:
+            return self.dates[value]
+        except KeyError:
+            found = self.dates[value] = _date(value, attribute, line)
+            return found
 
     def line(self, element) -> int | None:
         line = self.lines.get(element)
@@ -645,13 +665,18 @@ class _Reader:
             return None
         return line + text[:len(text) - len(text.lstrip())].count("\n")
 
+    def check_child(self, parent: str, child: Person, line: int | None) -> None:
+        if child.category != PUPILS:
+            what = "this Responsable itself" if child.ident == parent else \
+                f"the {BY_KEY[child.category].element} on line {child.line or None}"
+            raise _Problem(f"Enfant {child.ident} is {what}, not an Eleve", line)
+
     def check_children(self) -> None:
-        for parent, child, line in self.enfants:
-            if child in self.seen and self.seen[child][1] != PUPILS:
-                other_line, other_key = self.seen[child]
-                what = "this Responsable itself" if child == parent else \
-                    f"the {BY_KEY[other_key].element} on line {other_line}"
-                raise _Problem(f"Enfant {child} is {what}, not an Eleve", line)
+        """The Enfant read before the person they name (a pupil after the responsables: refused by the order
+        of the categories, but a Responsable may name a later one)."""
+        for parent, child, line in self.pending:
+            if child in self.seen:
+                self.check_child(parent, self.seen[child], line)
 
 
 def _short(text: str) -> str:
