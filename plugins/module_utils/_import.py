@@ -23,7 +23,7 @@ from typing import Any
 
 from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
 from ansible_collections.ent.pronote.plugins.module_utils._errors import UnexpectedPageError, ValidationError
-from ansible_collections.ent.pronote.plugins.module_utils._files import write_private_csv
+from ansible_collections.ent.pronote.plugins.module_utils._files import csv_uncell, write_private_csv
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import (
     CATEGORIES,
     IdentifiersFile,
@@ -37,7 +37,13 @@ from ansible_collections.ent.pronote.plugins.module_utils._kdecole import (
     directory_of,
     identifiers_of,
 )
-from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, MatchPlan, decide, outcome_state
+from ansible_collections.ent.pronote.plugins.module_utils._matching import (
+    Account,
+    Decision,
+    MatchPlan,
+    decide,
+    outcome_state,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._session_cache import cache_root, write_private_json
 
 MODES = ("complet", "partiel")
@@ -328,7 +334,9 @@ def read_manual_matches(path: str) -> dict[str, str]:
     """A person's decisions: ``identifiant_pronote;compte_ent`` (CSV, ``;`` or ``,``, header line).
 
     Other columns are ignored and rows with an empty ``compte_ent`` skipped, so
-    the file the report writes can be filled in and given back as it is.
+    the file the report writes can be filled in and given back as it is (the
+    apostrophe the writer puts before a cell a spreadsheet would run is taken
+    away again).
     """
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
@@ -350,8 +358,8 @@ def read_manual_matches(path: str) -> dict[str, str]:
     lines: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
-        ident = (row.get("identifiant_pronote") or "").strip().upper()
-        login = (row.get("compte_ent") or "").strip()
+        ident = csv_uncell((row.get("identifiant_pronote") or "").strip()).strip().upper()
+        login = csv_uncell((row.get("compte_ent") or "").strip()).strip()
         if not login:
             continue
         if len(ident) != 16 or not ident.isalnum() or not ident.isascii():
@@ -364,10 +372,22 @@ def read_manual_matches(path: str) -> dict[str, str]:
     return out
 
 
+#: the outcomes a person can resolve by choosing an account (the file to fill in by hand lists them)
+TO_RESOLVE = frozenset({"unmatched", "ambiguous"})
+
+
+def to_resolve(decision: Decision) -> bool:
+    """Left unpaired for a reason a person could resolve: no account found, ambiguous (homonyms, several
+    accounts, a pair of the ENT to confirm), or written twice in PRONOTE (which copy is the person)."""
+    return decision.outcome in TO_RESOLVE or (decision.outcome == "skipped" and decision.code == "duplicate")
+
+
 def write_report(path: str, uai: str, file: IdentifiersFile, plan: MatchPlan, accounts: list[Account]) -> str:
     """Write, mode 0600, the per-person report (CSV for a spreadsheet) and the manual matches to fill in.
 
-    Returns the path of the manual matches file (``<report>.correspondances.csv``).
+    The reasons are in French (:attr:`._matching.Decision.raison`). The file
+    to fill in lists everyone :func:`to_resolve`, with the reason and the
+    candidate accounts. Returns its path (``<report>.correspondances.csv``).
     """
     people = {p.ident: p for p in file.people}
     by_login = {a.login: a for a in accounts}
@@ -381,15 +401,17 @@ def write_report(path: str, uai: str, file: IdentifiersFile, plan: MatchPlan, ac
         report_rows.append([
             uai, titles.get(decision.category, decision.category), decision.ident, person.nom, person.prenom,
             _date(person), OUTCOME_LABELS.get(decision.outcome, decision.outcome), decision.login or "",
-            decision.reason or "", shown,
+            decision.raison, shown,
         ])
-        if decision.outcome in ("unmatched", "ambiguous"):
+        if to_resolve(decision):
             todo_rows.append([decision.ident, "", person.nom, person.prenom, _date(person),
-                              titles.get(decision.category, decision.category), " | ".join(decision.candidates)])
+                              titles.get(decision.category, decision.category), decision.raison,
+                              " | ".join(decision.candidates)])
     write_private_csv(path, ["uai", "catégorie", "identifiant_pronote", "nom", "prénom", "date_naissance", "résultat",
                       "compte_ent", "raison", "candidats"], report_rows)
     todo = _todo_path(path)
-    write_private_csv(todo, [*MANUAL_COLUMNS, "nom", "prenom", "date_naissance", "categorie", "candidats"], todo_rows)
+    write_private_csv(todo, [*MANUAL_COLUMNS, "nom", "prenom", "date_naissance", "categorie", "raison", "candidats"],
+                      todo_rows)
     return todo
 
 

@@ -34,9 +34,7 @@ attribute.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -47,7 +45,12 @@ from typing import Any
 
 import lxml.html
 
-from ansible_collections.ent.pronote.plugins.module_utils._files import make_dir, write_atomic, write_private_csv
+from ansible_collections.ent.pronote.plugins.module_utils._files import (
+    csv_text,
+    make_dir,
+    write_atomic,
+    write_private_csv,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._matching import OUTCOMES as IDENTIFIER_OUTCOMES
 
 #: id of the JSON document's schema; bumped only on a breaking change (fields are only added within one)
@@ -314,21 +317,7 @@ def _steps_of(data: Mapping[str, Any]) -> list[str]:
     return [step for step in STEPS if step in present]
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell; a text a spreadsheet would take for a formula gets a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return "\ufeff" + out.getvalue()  # a byte order mark: spreadsheets then read UTF-8
+_csv = csv_text  # the one CSV writer (_files): every cell a spreadsheet would run is neutralised
 
 
 def etablissement_columns(data: Mapping[str, Any]) -> list[str]:

@@ -136,3 +136,73 @@ def test_report_files_are_private_even_when_they_existed(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert path.read_bytes() == "\ufeffa\r\né\r\n".encode()
     assert imp._todo_path(str(path)) == str(tmp_path / "r.correspondances.csv")
+
+
+# --- files a school opens in a spreadsheet (issue 14 §5) -------------------------------------
+
+def _spreadsheet_cells(path):
+    import csv as _csv
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return [cell for row in _csv.reader(handle, delimiter=";") for cell in row]
+
+
+def test_every_csv_cell_a_spreadsheet_would_run_is_neutralised_and_read_back(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFile, Person
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, decide
+
+    hostile = ["=HYPERLINK(\"http://x\")", "+33 6", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+    people = tuple(Person(f"AAAAAAAAAAAAAA{n:02d}", "eleves", nom, "Léa", datetime.date(2012, 1, n + 1), line=n + 3)
+                   for n, nom in enumerate(hostile))
+    file = IdentifiersFile(UAI, "1", datetime.datetime(2025, 9, 1), None, None, False, people)
+    accounts = [Account("=cmd|' /C calc'!A0", "Elève", "=HYPERLINK(\"http://x\")", "Léa Marie", None)]
+    plan = decide(people, accounts, {}, mode="complet")
+    report = tmp_path / "r.csv"
+    todo = imp.write_report(str(report), UAI, file, plan, accounts)
+    cells = _spreadsheet_cells(report) + _spreadsheet_cells(todo)
+    assert cells and not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'=HYPERLINK(\"http://x\")" in cells and "'-2+3" in cells and "'\rCR" in cells
+    # the person fills in the file (a login a spreadsheet would run, too) and gives it back as it is
+    text = todo.read_text(encoding="utf-8-sig") if hasattr(todo, "read_text") else open(todo, encoding="utf-8-sig").read()
+    filled = text.replace("AAAAAAAAAAAAAA00;;", "AAAAAAAAAAAAAA00;'=cmd|' /C calc'!A0;", 1)
+    assert filled != text
+    back = tmp_path / "back.csv"
+    back.write_text(filled, encoding="utf-8")
+    assert imp.read_manual_matches(str(back)) == {"AAAAAAAAAAAAAA00": "=cmd|' /C calc'!A0"}
+
+
+def test_csv_cell_and_uncell_are_inverse():
+    from ansible_collections.ent.pronote.plugins.module_utils._files import csv_cell, csv_uncell
+    for text in ["=1", "+1", "-1", "@a", "\tx", "\rx", "'=1", "'plain", "plain", "", "'", "l'été"]:
+        cell = csv_cell(text)
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r")
+        if text[:1] != "'":
+            assert csv_uncell(cell) == text
+    assert csv_cell(None) == "" and csv_cell(3) == 3
+
+
+def test_the_file_to_fill_in_lists_what_a_person_can_resolve_with_reason_and_candidates(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFile, Person
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, decide
+
+    born = datetime.date(2012, 1, 1)
+    people = (Person("AAAAAAAAAAAAAA01", "eleves", "Durand", "Tom", born, line=3),     # written twice
+              Person("AAAAAAAAAAAAAA02", "eleves", "DURAND", "Tom", born, line=4),
+              Person("AAAAAAAAAAAAAA03", "eleves", "Petit", "Zoé", born, line=5, left_on=born),  # left: not listed
+              Person("AAAAAAAAAAAAAA04", "eleves", "Éloïse", "Marie", born, line=6),  # two accounts fit
+              Person("AAAAAAAAAAAAAA05", "eleves", "Nul", "Part", born, line=7),       # no account
+              Person("AAAAAAAAAAAAAA06", "eleves", "Martin", "Léa", born, line=8))     # paired: not listed
+    file = IdentifiersFile(UAI, "1", datetime.datetime(2025, 9, 1), None, None, False, people)
+    accounts = [Account("tom.d", "Elève", "Durand", "Tom", born), Account("e1", "Elève", "Éloïse", "Marie", born),
+                Account("e2", "Elève", "Eloise", "Marie", born), Account("lea", "Elève", "Martin", "Léa", born)]
+    plan = decide(people, accounts, {}, mode="complet")
+    todo = imp.write_report(str(tmp_path / "r.csv"), UAI, file, plan, accounts)
+    import csv as _csv
+    with open(todo, encoding="utf-8-sig", newline="") as handle:
+        rows = list(_csv.DictReader(handle, delimiter=";"))
+    listed = {r["identifiant_pronote"]: r for r in rows}
+    assert set(listed) == {"AAAAAAAAAAAAAA01", "AAAAAAAAAAAAAA02", "AAAAAAAAAAAAAA04", "AAAAAAAAAAAAAA05"}
+    assert listed["AAAAAAAAAAAAAA01"]["raison"].startswith("doublon dans le fichier")
+    assert listed["AAAAAAAAAAAAAA01"]["candidats"] == "tom.d"
+    assert listed["AAAAAAAAAAAAAA04"]["raison"] == "2 comptes ENT correspondent"
+    assert listed["AAAAAAAAAAAAAA04"]["candidats"] == "e1 | e2"
+    assert listed["AAAAAAAAAAAAAA05"]["raison"].startswith("aucun compte Elève")

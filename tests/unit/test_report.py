@@ -741,3 +741,10 @@ def test_write_detail_refuses_a_path_as_uai(tmp_path, uai):
     with pytest.raises(ValueError, match="UAI"):
         rp.write_detail(str(tmp_path), uai, [], header=HEADER)
     assert os.listdir(tmp_path) == []
+
+
+def test_write_detail_neutralises_cells_a_spreadsheet_would_run(tmp_path):
+    """Issue 14 §5: the diagnosis's details go through the one CSV helper, like the run report."""
+    path = rp.write_detail(str(tmp_path), "0671632K", [["=1+1", "@x", "-3", "Léa"]], header=["a", "b", "c", "d"])
+    text = open(path, encoding="utf-8-sig").read()
+    assert text.splitlines()[1] == "'=1+1;'@x;'-3;Léa"
