@@ -39,6 +39,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._kdecole import (
 )
 from ansible_collections.ent.pronote.plugins.module_utils._matching import (
     Account,
+    WITHDRAWN,
     Decision,
     MatchPlan,
     decide,
@@ -129,10 +130,13 @@ class ImportHandler:
             return None
         share = removed / len(before.pairs) if before.pairs else 0.0
         if self.mode == "complet" and share > self.max_removed_share and not self.force:
+            kinds = withdrawn(self.match)
+            why = ", ".join(f"{n} {WITHDRAWN[k]}" for k, n in kinds.items() if n)
+            why = f"; among them, pairs the rules would not make: {why}" if why else ""
             raise ValidationError(
                 f"Refused for {self.uai}: this mode complet import would remove {removed} of the "
                 f"{len(before.pairs)} identifiers the ENT holds ({share:.0%}, more than the "
-                f"{self.max_removed_share:.0%} allowed by max_removed_share). Is the file complete "
+                f"{self.max_removed_share:.0%} allowed by max_removed_share{why}). Is the file complete "
                 f"({len(self.file.people)} people)? If this is really wanted, set force: true.")
         return ImportPlan(final, added, replaced, removed)
 
@@ -246,6 +250,7 @@ def _checked_file(src: str, content: bytes, uai: str, max_bytes: int) -> Identif
 def _result(uai: str, mode: str, handler: ImportHandler, before: int, after: int,
             plan: ImportPlan | None) -> dict[str, Any]:
     assert handler.match is not None
+    kinds = withdrawn(handler.match)
     return {
         "uai": uai, "mode": mode, "uploaded": handler.uploaded, "people": len(handler.file.people),
         "counts": counts(handler.match),
@@ -253,7 +258,20 @@ def _result(uai: str, mode: str, handler: ImportHandler, before: int, after: int
             "before": before, "after": after, "added": plan.added if plan else 0,
             "replaced": plan.replaced if plan else 0, "removed": plan.removed if plan else 0,
         },
+        # pairs the ENT held that the rules would not make, by kind: removed (complet) or kept and reported
+        "pairs_withdrawn": kinds if mode == "complet" else dict.fromkeys(WITHDRAWN, 0),
+        "pairs_contested": kinds if mode == "partiel" else dict.fromkeys(WITHDRAWN, 0),
     }
+
+
+def withdrawn(plan: MatchPlan) -> dict[str, int]:
+    """Pairs the ENT holds that the rules would not make, per kind (:data:`._matching.WITHDRAWN`), every kind
+    present: mode complet removes them, mode partiel keeps them (and reports them)."""
+    out = dict.fromkeys(WITHDRAWN, 0)
+    for decision in plan.decisions:
+        if decision.withdrawn:
+            out[decision.withdrawn] += 1
+    return out
 
 
 def _by_profile(pairs: dict[str, str], handler: ImportHandler) -> dict[str, int]:
