@@ -97,9 +97,15 @@ MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 
 
 def status_label(status: str, kind: str, *, plural: bool = False) -> str:
-    """The French label of a status of an établissement or of a step."""
-    if status == "ok" and kind == "diagnostic":
+    """The French label of a status of an établissement or of a step.
+
+    In a diagnostic nothing is ever changed: "ok" reads "OK", and "failed"
+    (the diagnosis failed, or found an error) reads "Erreur".
+    """
+    if kind == "diagnostic" and status == "ok":
         return "OK"
+    if kind == "diagnostic" and status == "failed":
+        return "Erreurs" if plural else "Erreur"
     return STATUS_LABELS[status][1 if plural else 0]
 
 
@@ -252,6 +258,12 @@ def build(records: Iterable[Mapping[str, Any]], *, kind: str, generated_at: date
     seen: set[str] = set()
     for index, raw in enumerate(records, 1):
         record = _record(raw, index)
+        if kind == "diagnostic" and record["worst_severity"] == "erreur":
+            # A finding « Erreur » (e.g. Identifiant CAS changé): the établissement is not OK in any column.
+            if record["status"] in ("ok", "changed"):
+                record["status"] = "failed"
+            record["steps"] = {step: "failed" if state in ("ok", "changed") and step == "diagnose" else state
+                               for step, state in record["steps"].items()}
         if record["uai"] in seen:
             raise ValueError(f"record {record['uai']}: the UAI is given twice")
         seen.add(record["uai"])
