@@ -396,8 +396,10 @@ TO_RESOLVE = frozenset({"unmatched", "ambiguous"})
 
 def to_resolve(decision: Decision) -> bool:
     """Left unpaired for a reason a person could resolve: no account found, ambiguous (homonyms, several
-    accounts, a pair of the ENT to confirm), or written twice in PRONOTE (which copy is the person)."""
-    return decision.outcome in TO_RESOLVE or (decision.outcome == "skipped" and decision.code == "duplicate")
+    accounts), written twice in PRONOTE (which copy is the person); or a pair the ENT holds where two
+    accounts fit, for a person to confirm (removed in mode complet, kept in mode partiel)."""
+    return (decision.outcome in TO_RESOLVE or (decision.outcome == "skipped" and decision.code in ("duplicate", "duplicate_suspected"))
+            or decision.withdrawn == "ambiguous")
 
 
 def write_report(path: str, uai: str, file: IdentifiersFile, plan: MatchPlan, accounts: list[Account]) -> str:

@@ -65,8 +65,8 @@ that the rules above refuse is not made (the step's input is emptied).
 **Outcomes**, in the order they are tried: ``manual`` (a person's decision;
 it wins, but its login must exist with the right profile), ``skipped`` (a
 pupil with a ``DateSortie``, whatever the date; two or more people of one category with the same
-normalised nom, prénom and birth date, a missing birth date counting as one
-value), ``ent`` (matched, and the ENT's plain rule finds the same account),
+normalised nom and prénom whose birth dates do not differ, equal or one
+missing: :func:`duplicate_groups`), ``ent`` (matched, and the ENT's plain rule finds the same account),
 ``assisted`` (matched by the evidence above only; with ``assisted=False``
 such a person stays unmatched), ``kept`` (bound now to an account of the
 right profile still in the directory, and the rules do not contradict the
@@ -123,6 +123,8 @@ PROFILES = frozenset(c.profile for c in CATEGORIES)
 REASONS: dict[str, str] = {
     "manual": "chosen by hand",
     "duplicate": "duplicate in the file: same nom, prénom and birth date (lines {lines})",
+    "duplicate_suspected": "suspected duplicate in the file: same nom and prénom, a birth date missing "
+                           "(lines {lines})",
     "left": "the pupil has left the établissement (DateSortie {date})",
     "ent": "the ENT's automatic matching finds it (same nom, prénom and birth date)",
     "assisted_parent": "parent of a matched child, with the same nom and compatible prénoms",
@@ -145,6 +147,8 @@ REASONS: dict[str, str] = {
 RAISONS: dict[str, str] = {
     "manual": "choisi à la main",
     "duplicate": "doublon dans le fichier : même nom, prénom et date de naissance (lignes {lines})",
+    "duplicate_suspected": "doublon suspecté dans le fichier : même nom et même prénom, une date de naissance "
+                           "manque (lignes {lines})",
     "left": "élève sorti de l'établissement (DateSortie {date})",
     "ent": "reconnu par le rapprochement automatique de l'ENT (même nom, prénom et date de naissance)",
     "assisted_parent": "parent d'un enfant rapproché, même nom et prénoms compatibles",
@@ -412,32 +416,39 @@ def _unique_accounts(accounts: Iterable[Account]) -> dict[str, Account]:
 
 def duplicate_groups(people: Iterable[Person],
                      names: Mapping[str, _Names] | None = None) -> list[tuple[Person, ...]]:
-    """The people of the file written twice or more: same category, nom, prénoms and birth date (normalised).
+    """The people of the file written twice or more (or suspected to be): same category and names (normalised),
+    and birth dates that do not differ (equal, or one missing).
 
     The import skips them all (which copy is the real one is a person's
-    call); the diagnosis reports them (FAQ: duplicates in PRONOTE).
-    Two responsables with the same names and no birth date are one person
-    written twice only when they share a child (or neither has one):
-    homonyms with children of their own are two people, each matched through
-    their own children.
+    call, in the file to fill in by hand); the diagnosis reports them (FAQ:
+    duplicates in PRONOTE). Two responsables with the same names and no
+    birth date on one side at least are one person written twice only when
+    they share a child (or neither has one): homonyms with children of their
+    own are two people, each matched through their own children.
     """
     groups: dict[tuple, list[Person]] = defaultdict(list)
     for person in people:
         n = names[person.ident] if names is not None else _names(person.nom, person.prenom, person.birth_date)
-        groups[(person.category, n.nom, n.first, person.birth_date)].append(person)
+        groups[(person.category, n.nom, n.first)].append(person)
     out: list[tuple[Person, ...]] = []
     for group in groups.values():
-        if len(group) < 2:
-            continue
-        if group[0].category == RESPONSABLES and group[0].birth_date is None:
-            out.extend(_sharing_children(group))
-        else:
-            out.append(tuple(group))
+        if len(group) > 1:
+            out.extend(_written_twice(group))
     return out
 
 
-def _sharing_children(group: list[Person]) -> list[tuple[Person, ...]]:
-    """The parts of a group of homonym responsables linked by a shared child (or by having none), 2 or more."""
+def _same_person_twice(one: Person, other: Person) -> bool:
+    """Two rows of one category with the same names: the same person written twice?"""
+    if one.birth_date is not None and other.birth_date is not None:
+        return one.birth_date == other.birth_date
+    if one.category != RESPONSABLES:
+        return True  # a pupil or staff without birth date cannot be told from the other row
+    return bool(set(one.children) & set(other.children)) or (not one.children and not other.children)
+
+
+def _written_twice(group: list[Person]) -> list[tuple[Person, ...]]:
+    """The parts of a group of rows with the same names linked by :func:`_same_person_twice`, 2 or more, in
+    file order."""
     root = list(range(len(group)))
 
     def find(i: int) -> int:
@@ -448,8 +459,7 @@ def _sharing_children(group: list[Person]) -> list[tuple[Person, ...]]:
 
     for i, one in enumerate(group):
         for j in range(i + 1, len(group)):
-            other = group[j]
-            if set(one.children) & set(other.children) or (not one.children and not other.children):
+            if _same_person_twice(one, group[j]):
                 root[find(j)] = find(i)
     parts: dict[int, list[Person]] = defaultdict(list)
     for i, person in enumerate(group):
@@ -564,8 +574,10 @@ class _Decider:
         out: dict[str, tuple[str, dict[str, str]]] = {}
         for group in duplicate_groups(self.people, self.pnames):
             lines = ", ".join(str(line) for line in sorted(p.line for p in group))
+            dated = {p.birth_date is None for p in group}
+            code = "duplicate" if len(dated) == 1 else "duplicate_suspected"
             for person in group:
-                out[person.ident] = ("duplicate", {"lines": lines})
+                out[person.ident] = (code, {"lines": lines})
         for person in self.people:
             if person.category == PUPILS and person.left_on is not None and person.ident not in out:
                 out[person.ident] = ("left", {"date": f"{person.left_on:%d/%m/%Y}"})
@@ -698,7 +710,7 @@ class _Decider:
         if ident in self.skipped:
             code, values = self.skipped[ident]
             return _decision(person, "skipped", None, self._candidates(person, profile), code, values,
-                             withdrawn=code if now else None)
+                             withdrawn=("left" if code == "left" else "duplicate") if now else None)
         login, refusal = self._evidence(person, fits, fitted_by, sure_children)
         if login is not None:
             if self.plain.get(ident) == login:
@@ -710,7 +722,11 @@ class _Decider:
         if self.keepable(now, profile):
             withdrawn = self._contested(person, fits, login, now, sure_children)  # type: ignore[arg-type]
             if withdrawn is None or self.mode == "partiel":
-                return _decision(person, "kept", now, (now,), "kept", withdrawn=withdrawn)
+                candidates = (now,)
+                if withdrawn == "ambiguous":  # for a person to confirm: the bound account first
+                    others = [c for c in self._candidates(person, profile) if c != now]
+                    candidates = (now, *others[:MAX_CANDIDATES - 1])  # type: ignore[assignment]
+                return _decision(person, "kept", now, candidates, "kept", withdrawn=withdrawn)
         candidates = self._candidates(person, profile)
         if withdrawn == "ambiguous" and now not in candidates:
             candidates = (now, *candidates[:MAX_CANDIDATES - 1])  # type: ignore[assignment]

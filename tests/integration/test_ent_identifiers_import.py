@@ -251,7 +251,7 @@ def test_report_then_manual_matches(sandbox: Sandbox, work: Path) -> None:
     with report.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
     assert len(rows) == first["people"]
-    duplicates = sum(1 for row in rows if row["raison"].startswith("doublon dans le fichier"))
+    duplicates = sum(1 for row in rows if row["raison"].startswith(("doublon dans le fichier", "doublon suspecté")))
     left = first["counts"]["total"]["unmatched"] + first["counts"]["total"]["ambiguous"] + duplicates
     with todo.open(encoding="utf-8-sig") as handle:
         to_fill = list(csv.DictReader(handle, delimiter=";"))

@@ -1573,6 +1573,7 @@ def test_pairs_the_rules_would_not_make_are_withdrawn_in_complet_and_reported_in
     assert final == {ident(5): "zoe.p"} and removed == 4
     partiel = run(people, accounts, current, "partiel")
     got = {n: (partiel[ident(n)].outcome, partiel[ident(n)].login, partiel[ident(n)].withdrawn) for n in (1, 2, 4, 10, 5)}
+    assert partiel[ident(4)].candidates == ("eloise1", "eloise2")
     assert got == {1: ("skipped", None, "left"), 2: ("skipped", None, "duplicate"), 4: ("kept", "eloise1", "ambiguous"),
                    10: ("kept", "jean.d", "no_paired_child"), 5: ("kept", "zoe.p", None)}
     plan = decide(people, accounts, current, mode="partiel")
@@ -1610,3 +1611,26 @@ def test_property_every_decision_has_a_known_code_and_a_french_reason(site):
         assert d.withdrawn is None or (d.withdrawn in WITHDRAWN and current.get(d.ident))
         if mode == "complet" and d.withdrawn:
             assert d.login is None
+
+
+def test_a_pupil_written_twice_one_copy_without_birth_date_is_a_suspected_duplicate():
+    """The same pupil twice, one row undated: pairing the dated copy would guess which copy PRONOTE uses."""
+    people = [pupil(1, "François", "Ibrahim", BORN), pupil(2, "FRANÇOIS", "Ibrahim", None),
+              parent(10, "François", "Karim", (2,))]
+    accounts = [acc("ibrahim.f", ELEVE, "François", "Ibrahim", BORN),
+                acc("karim.f", PARENT, "François", "Karim", children=("ibrahim.f",))]
+    for mode in ("complet", "partiel"):
+        decisions = run(people, accounts, mode=mode)
+        assert outcome(decisions, 1) == outcome(decisions, 2) == ("skipped", None)
+        assert decisions[ident(1)].code == "duplicate_suspected" and decisions[ident(1)].candidates == ("ibrahim.f",)
+        assert "doublon suspecté" in decisions[ident(2)].raison
+        assert not decisions[ident(10)].matched  # its child is not paired
+    staff_rows = [staff(20, "Morel", "Anne", D(1970, 1, 1)), staff(21, "Morel", "Anne")]
+    assert [len(g) for g in duplicate_groups(staff_rows)] == [2]
+    assert duplicate_groups([pupil(1, "A", "B", BORN), pupil(2, "A", "B", D(2013, 1, 1))]) == []  # two people
+
+
+def test_responsables_one_undated_are_written_twice_only_with_a_child_in_common():
+    dated = parent(10, "Martin", "Jean", (1,), birth=D(1980, 1, 1))
+    assert [len(g) for g in duplicate_groups([dated, parent(11, "MARTIN", "Jean", (1, 2))])] == [2]
+    assert duplicate_groups([dated, parent(11, "MARTIN", "Jean", (2,))]) == []
