@@ -358,9 +358,16 @@ def test_pairs_the_ents_own_import_made_are_judged_by_the_same_rules(sandbox: Sa
 
     # mode complet: those pairs end unpaired, counted by kind and by the removal guard
     plain_import(sandbox, uai, src)
-    report = work / "rapports" / f"{uai}.csv"
-    complet = run_tasks(sandbox, work, [imp(src=str(src), mode="complet", report=str(report))],
+    before = sandbox.snapshot()
+    guarded = run_tasks(sandbox, work, [imp(src=str(src), mode="complet", max_removed_share=0.0)],
                         hosts=uai).result(uai)
+    assert guarded["failed"] is True and "max_removed_share" in guarded["msg"], guarded
+    assert "pairs the rules would not make" in guarded["msg"] and "élèves sortis" in guarded["msg"], guarded
+    assert sandbox.snapshot() == before
+    report = work / "rapports" / f"{uai}.csv"
+    complet = run_tasks(sandbox, work, [imp(src=str(src), mode="complet", report=str(report), max_removed_share=0.5)],
+                        hosts=uai).result(uai)
+    assert "pairs_withdrawn" in complet, complet
     withdrawn = complet["pairs_withdrawn"]
     assert withdrawn["left"] >= len(kinds["left"]) and withdrawn["duplicate"] >= 1, withdrawn
     assert withdrawn["no_paired_child"] >= 1, withdrawn
@@ -379,7 +386,8 @@ def test_pairs_the_ents_own_import_made_are_judged_by_the_same_rules(sandbox: Sa
     assert to_fill[original]["raison"].startswith("doublon") and to_fill[copy]["candidats"] == plain[original]
     chosen = work / "choix.csv"
     chosen.write_text(f"identifiant_pronote;compte_ent\r\n{original};{plain[original]}\r\n", encoding="utf-8")
-    confirmed = run_tasks(sandbox, work, [imp(src=str(src), manual_matches=str(chosen))], hosts=uai).result(uai)
+    confirmed = run_tasks(sandbox, work, [imp(src=str(src), manual_matches=str(chosen), max_removed_share=0.5)],
+                          hosts=uai).result(uai)
     assert confirmed["changed"] is True and confirmed["counts"]["total"]["manual"] == 1, confirmed
     assert assert_no_wrong_pair(sandbox, uai)[original] == plain[original]
     again = run_tasks(sandbox, work, [imp(src=str(src), manual_matches=str(chosen))], hosts=uai).result(uai)
