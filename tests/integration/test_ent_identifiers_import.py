@@ -179,6 +179,28 @@ def test_file_of_another_etablissement_is_refused(sandbox: Sandbox, work: Path) 
     assert sandbox.snapshot() == before
 
 
+def test_a_hostile_path_is_refused_at_once_in_french(sandbox: Sandbox, work: Path) -> None:
+    """Issue 14 §4 through the module: a named pipe, a file over max_file_size; nothing imported, fast."""
+    import time
+
+    uai = uai_for(sandbox, "mismatch")
+    fifo = work / f"{uai}.xml"
+    os.mkfifo(fifo)
+    big = export(sandbox, uai, work / "big.xml")
+    before = sandbox.snapshot()
+    run = run_tasks(sandbox, work, [imp(src=str(fifo)), imp(src=str(big), max_file_size=1000)], hosts=uai)
+    refused = [run.result(uai, 0), run.result(uai, 1)]
+    assert "est un tube nommé, pas un fichier ordinaire" in refused[0]["msg"], refused[0]
+    assert "plus que les 1000 permis (max_file_size)" in refused[1]["msg"], refused[1]
+    assert all(r["failed"] is True for r in refused)
+    assert sandbox.snapshot() == before
+    start = time.perf_counter()
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFileError, read_bounded
+    with pytest.raises(IdentifiersFileError):
+        read_bounded(str(fifo))
+    assert time.perf_counter() - start < 0.5
+
+
 def _cut(src: Path, dest: Path, keep_people: int) -> Path:
     """A file that is still valid XML but holds only the first ``keep_people`` people (a truncated export)."""
     text = src.read_text(encoding="utf-8")

@@ -206,3 +206,23 @@ def test_the_file_to_fill_in_lists_what_a_person_can_resolve_with_reason_and_can
     assert listed["AAAAAAAAAAAAAA04"]["raison"] == "2 comptes ENT correspondent"
     assert listed["AAAAAAAAAAAAAA04"]["candidats"] == "e1 | e2"
     assert listed["AAAAAAAAAAAAAA05"]["raison"].startswith("aucun compte Elève")
+
+
+def test_a_pair_of_the_ent_to_confirm_is_in_the_file_to_fill_in_in_both_modes(tmp_path):
+    """Issue 14 §3: a pair the ENT holds where two accounts fit goes to the file, the bound account first."""
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFile, Person
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, decide
+
+    born = datetime.date(2012, 1, 1)
+    people = (Person("AAAAAAAAAAAAAA01", "eleves", "Éloïse", "Marie", born, line=3),)
+    file = IdentifiersFile(UAI, "1", datetime.datetime(2025, 9, 1), None, None, False, people)
+    accounts = [Account("e2", "Elève", "Éloïse", "Marie", born), Account("e1", "Elève", "Eloise", "Marie", born)]
+    import csv as _csv
+    for mode in ("complet", "partiel"):
+        plan = decide(people, accounts, {"AAAAAAAAAAAAAA01": "e1"}, mode=mode)
+        todo = imp.write_report(str(tmp_path / f"{mode}.csv"), UAI, file, plan, accounts)
+        with open(todo, encoding="utf-8-sig", newline="") as handle:
+            (row,) = list(_csv.DictReader(handle, delimiter=";"))
+        assert row["candidats"] == "e1 | e2" and "ambiguës" not in row["raison"], row
+        assert ("retirée" if mode == "complet" else "gardée en mode partiel") in row["raison"]
+        assert imp.withdrawn(plan) == {"left": 0, "duplicate": 0, "ambiguous": 1, "no_paired_child": 0}
