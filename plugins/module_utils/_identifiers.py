@@ -2,8 +2,9 @@
 
 The format is ``docs/schemas/identifiants-pronote.xsd`` and the contract is
 ``docs/import-screens.md``. :func:`read_identifiers` returns the whole file or
-raises :class:`IdentifiersFileError`, whose message names the problem and its
-line: nothing is ever returned partially.
+raises :class:`IdentifiersFileError`, whose message (French: the run's
+summary and report show it) names the problem and its line: nothing is ever
+returned partially.
 
 Beyond the schema, readers accept (as the schema's comment asks): elements in
 any XML namespace or none, an encoding declared as UTF-8, ISO-8859-1 or
@@ -63,19 +64,18 @@ Source = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 class IdentifiersFileError(ValidationError):
     """The identifiers file cannot be used: the message says why and on which line.
 
-    ``french``: the cause is a French sentence that names its line itself
-    (the reader's bounds: size, kind of file, length of an attribute,
-    libxml's resource limits), and the whole message is French.
+    The message is French (people read it: the run's summary and report);
+    ``names_line``: the cause names its line itself ("attribut trop long
+    ligne N").
     """
 
     def __init__(self, cause: str, line: int | None = None, filename: str | None = None, *,
-                 french: bool = False) -> None:
+                 names_line: bool = False) -> None:
         where = f" {filename}" if filename else ""
-        if french:
+        if names_line or line is None:
             message = f"Fichier d'identifiants PRONOTE refusé{where} : {cause}."
         else:
-            at = f"line {line}: " if line is not None else ""
-            message = f"Not a valid PRONOTE identifiers file{where} ({at}{cause})"
+            message = f"Fichier d'identifiants PRONOTE refusé{where} (ligne {line} : {cause})"
         super().__init__(message, [cause])
         self.cause = cause
         self.line = line
@@ -183,11 +183,11 @@ class IdentifiersFile:
 class _Problem(Exception):
     """Internal: a cause and its line, turned into IdentifiersFileError with the file name."""
 
-    def __init__(self, cause: str, line: int | None = None, *, french: bool = False) -> None:
+    def __init__(self, cause: str, line: int | None = None, *, names_line: bool = False) -> None:
         super().__init__(cause)
         self.cause = cause
         self.line = line
-        self.french = french
+        self.names_line = names_line
 
 
 def read_identifiers(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -209,12 +209,12 @@ def read_identifiers(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES,
     try:
         return _parse(data)
     except _Problem as problem:
-        raise IdentifiersFileError(problem.cause, problem.line, filename, french=problem.french) from None
+        raise IdentifiersFileError(problem.cause, problem.line, filename, names_line=problem.names_line) from None
 
 
 def _too_big(size: int, max_bytes: int, filename: str | None) -> IdentifiersFileError:
     return IdentifiersFileError(f"le fichier fait {size} octets, plus que les {max_bytes} permis (max_file_size)",
-                                filename=filename, french=True)
+                                filename=filename)
 
 
 _KINDS = ((stat.S_ISFIFO, "un tube nommé"), (stat.S_ISDIR, "un répertoire"), (stat.S_ISCHR, "un périphérique"),
@@ -231,23 +231,23 @@ def read_bounded(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise IdentifiersFileError(f"cannot read it: {exc.strerror or exc}", filename=path) from None
+        raise IdentifiersFileError(f"illisible : {exc.strerror or exc}", filename=path) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             kind = next((name for test, name in _KINDS if test(info.st_mode)), "pas un fichier ordinaire")
-            raise IdentifiersFileError(f"{path} est {kind}, pas un fichier ordinaire", filename=path, french=True)
+            raise IdentifiersFileError(f"{path} est {kind}, pas un fichier ordinaire", filename=path)
         if info.st_size > max_bytes:
             raise _too_big(info.st_size, max_bytes, path)
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise IdentifiersFileError(f"cannot read it: {exc.strerror or exc}", filename=path) from None
+        raise IdentifiersFileError(f"illisible : {exc.strerror or exc}", filename=path) from None
     finally:
         os.close(fd)
     if len(data) > max_bytes:  # grew while being read
         raise IdentifiersFileError(f"le fichier fait plus que les {max_bytes} octets permis (max_file_size)",
-                                   filename=path, french=True)
+                                   filename=path)
     return data
 
 
@@ -277,22 +277,22 @@ def _decoded(data: bytes):
     bom = data.startswith(b"\xef\xbb\xbf")
     start = 3 if bom else 0
     if _BLANK.match(data, start).end() == len(data):
-        raise _Problem("the file is empty", 1)
+        raise _Problem("le fichier est vide", 1)
     if data.startswith(_UTF16_32_BOMS) or b"\x00" in data[:4]:
-        raise _Problem("the file is UTF-16 or UTF-32; only UTF-8, ISO-8859-1 and windows-1252 are read", 1)
+        raise _Problem("le fichier est en UTF-16 ou UTF-32 ; seuls UTF-8, ISO-8859-1 et windows-1252 sont lus", 1)
     codec, declared, prefix = "utf-8", None, ""
     if data.startswith(b"<?xml", start) and data[start + 5:start + 6].isspace():
         match = _XML_DECL.match(data, start)
         if not match:
-            raise _Problem("malformed XML declaration (<?xml ... ?>)", 1)
+            raise _Problem("déclaration XML mal formée (<?xml ... ?>)", 1)
         declaration = match.group(0)
         if match.group(3) is not None:
             declared = match.group(3).decode("ascii")
             if declared.lower() not in _ENCODINGS:
-                raise _Problem(f"encoding {declared} is not supported (UTF-8, ISO-8859-1 or windows-1252)", 1)
+                raise _Problem(f"l'encodage {declared} n'est pas pris en charge (UTF-8, ISO-8859-1 ou windows-1252)", 1)
             codec = _ENCODINGS[declared.lower()]
             if bom and codec != "utf-8":
-                raise _Problem(f"the file starts with a UTF-8 byte order mark but declares {declared}", 1)
+                raise _Problem(f"le fichier commence par une marque d'ordre des octets UTF-8 mais déclare {declared}", 1)
         prefix = "\n" * declaration.count(b"\n")
         start = match.end()
     decoder = codecs.getincrementaldecoder(codec)()
@@ -318,9 +318,9 @@ def _undecodable(exc: UnicodeDecodeError, lines: int, codec: str, declared: str 
     # exc.object: the bytes given plus the few the decoder kept (the start of a character, never a line end)
     line = lines + bytes(exc.object[:exc.start]).count(b"\n") + 1
     if exc.reason == "unexpected end of data":
-        return _Problem("the file ends in the middle of a character: it is truncated", line)
-    return _Problem(f"byte 0x{exc.object[exc.start]:02X} is not valid {_SHOWN[codec]}"
-                    f"{'' if declared else ' (no encoding declared: UTF-8 assumed)'}", line)
+        return _Problem("le fichier s'arrête au milieu d'un caractère : il est tronqué", line)
+    return _Problem(f"l'octet 0x{exc.object[exc.start]:02X} n'est pas du {_SHOWN[codec]} valide"
+                    f"{'' if declared else ' (aucun encodage déclaré : UTF-8 supposé)'}", line)
 
 
 class _Scanner:
@@ -370,8 +370,8 @@ class _Scanner:
             if following == "!":
                 dtd = _DTD.match(text, i)
                 if dtd:
-                    raise _Problem(f"<!{dtd.group(1).upper()} ...> is not allowed: the file must not declare a "
-                                   "document type or entities", line)
+                    raise _Problem(f"<!{dtd.group(1).upper()} ...> interdit : le fichier ne doit déclarer ni type de "
+                                   "document ni entités", line)
             elif following and following != "/":
                 self.lines.append(line)
             pos = i + 1
@@ -413,14 +413,14 @@ def _syntax_problem(exc: etree.XMLSyntaxError, scanner: _Scanner) -> _Problem:
     if limit is None and ("XML_PARSE_HUGE" in message or "Resource limit" in message):
         limit = "le fichier dépasse une limite de lecture (valeur, texte ou imbrication trop grands)"
     if limit is None:
-        return _Problem(f"not well-formed XML: {message}", line)
+        return _Problem(f"XML mal formé : {message}", line)
     # libxml's line is where it stopped reading ahead; the scanner knows the tag being read (an attribute)
     # or the last one read (a text)
     if limit.startswith("attribut") and scanner.lines:
         line = scanner.lines[0]
     elif scanner.taken is not None:
         line = scanner.taken
-    return _Problem(f"{limit} ligne {line}" if line else limit, line, french=True)
+    return _Problem(f"{limit} ligne {line}" if line else limit, line, names_line=True)
 
 
 def _parse(data: bytes) -> IdentifiersFile:
@@ -442,7 +442,7 @@ def _parse(data: bytes) -> IdentifiersFile:
         for event, element in parser.read_events():
             reader.event(event, element)
     if reader.result is None:  # pragma: no cover - close() refuses a document without its root's end
-        raise _Problem("not well-formed XML: the document has no root element", 1)
+        raise _Problem("XML mal formé : le document n'a pas d'élément racine", 1)
     return reader.result
 
 
@@ -487,7 +487,7 @@ class _Reader:
             if len(value) > MAX_ATTRIBUTE:
                 line = self.line(element)
                 raise _Problem(f"attribut {etree.QName(name).localname} trop long ligne {line} ({len(value)} "
-                               f"caractères, {MAX_ATTRIBUTE} au plus)", line, french=True)
+                               f"caractères, {MAX_ATTRIBUTE} au plus)", line, names_line=True)
         if depth == 1:
             self.root(element)
         elif depth == 2:
@@ -496,16 +496,17 @@ class _Reader:
             cat = self.container
             assert cat is not None
             if _local(element) != cat.element:
-                raise _Problem(f"unknown element <{_local(element)}> inside <{cat.container}>: expected "
-                               f"<{cat.element}>", self.line(element))
+                raise _Problem(f"élément <{_local(element)}> inconnu dans <{cat.container}> : <{cat.element}> "
+                               "attendu", self.line(element))
         elif depth == 4:
             parent = element.getparent()
             if self.container is None or self.container.key != RESPONSABLES or _local(element) != "Enfant":
-                expected = "only <Enfant>" if self.container and self.container.key == RESPONSABLES else "nothing"
-                raise _Problem(f"unexpected element <{_local(element)}> inside <{_local(parent)}> ({expected} may "
-                               "appear there)", self.line(element))
+                expected = "seul <Enfant> peut" if self.container and self.container.key == RESPONSABLES \
+                    else "rien ne peut"
+                raise _Problem(f"élément <{_local(element)}> inattendu dans <{_local(parent)}> ({expected} y "
+                               "figurer)", self.line(element))
         else:
-            raise _Problem(f"unexpected element <{_local(element)}> inside <Enfant>", self.line(element))
+            raise _Problem(f"élément <{_local(element)}> inattendu dans <Enfant>", self.line(element))
 
     def end(self, element, depth: int) -> None:
         if depth == 3:
@@ -514,10 +515,10 @@ class _Reader:
             parent = element.getparent()
             if previous is None:
                 if parent.text and parent.text.strip():
-                    raise _Problem(f"unexpected text {_short(parent.text)} inside <{_local(parent)}>",
+                    raise _Problem(f"texte {_short(parent.text)} inattendu dans <{_local(parent)}>",
                                    self.text_line(parent, parent.text))
             elif previous.tail and previous.tail.strip():
-                raise _Problem(f"unexpected text {_short(previous.tail)} after <{_local(previous)}>",
+                raise _Problem(f"texte {_short(previous.tail)} inattendu après <{_local(previous)}>",
                                self.text_line(previous, previous.tail))
             self.people.append(self.person(element, self.container))
             while element.getprevious() is not None:
@@ -540,10 +541,10 @@ class _Reader:
 
     def root(self, root) -> None:
         if _local(root) != ROOT:
-            raise _Problem(f"the root element is <{_local(root)}>, expected <{ROOT}>", self.line(root))
+            raise _Problem(f"l'élément racine est <{_local(root)}>, <{ROOT}> attendu", self.line(root))
         uai = self.required(root, "UAI")
         if not UAI_PATTERN.fullmatch(uai):
-            raise _Problem(f"UAI '{uai}' is not a UAI (7 digits and a capital letter, e.g. 0671234C)",
+            raise _Problem(f"UAI '{uai}' n'est pas un UAI (7 chiffres et une majuscule, par exemple 0671234C)",
                            self.line(root))
         try:
             normalise_uai(uai)
@@ -559,13 +560,13 @@ class _Reader:
         name, order = _local(container), self.order
         cat = BY_CONTAINER.get(name)
         if cat is None:
-            raise _Problem(f"unknown element <{name}> where a category is expected "
+            raise _Problem(f"élément <{name}> inconnu là où une catégorie est attendue "
                            f"({', '.join(order)})", self.line(container))
         position = order.index(name)
         if name in self.first_line:
-            raise _Problem(f"<{name}> appears twice (first on line {self.first_line[name]})", self.line(container))
+            raise _Problem(f"<{name}> figure deux fois (d'abord ligne {self.first_line[name]})", self.line(container))
         if position < self.last:
-            raise _Problem(f"<{name}> comes after <{order[self.last]}>: the categories must be in the order "
+            raise _Problem(f"<{name}> vient après <{order[self.last]}> : les catégories doivent être dans l'ordre "
                            f"{', '.join(order)}", self.line(container))
         self.first_line[name], self.last = self.line(container), position
         self.container = cat
@@ -573,13 +574,13 @@ class _Reader:
     def required(self, element, attribute: str) -> str:
         value = element.get(attribute)
         if value is None:
-            raise _Problem(f"<{_local(element)}> has no attribute {attribute}", self.line(element))
+            raise _Problem(f"<{_local(element)}> n'a pas d'attribut {attribute}", self.line(element))
         return value
 
     def identifier(self, element, attribute: str = "Identifiant") -> str:
         value = self.required(element, attribute)
         if not IDENT_PATTERN.fullmatch(value):
-            raise _Problem(f"{attribute} '{value}' of <{_local(element)}> is not 16 characters of A-Z and 0-9",
+            raise _Problem(f"{attribute} '{value}' de <{_local(element)}> n'est pas fait de 16 caractères A-Z et 0-9",
                            self.line(element))
         return value
 
@@ -589,12 +590,12 @@ class _Reader:
     def person(self, element, cat: Category) -> Person:
         name, line = _local(element), self.line(element)
         if name != cat.element:  # pragma: no cover - refused at its start already
-            raise _Problem(f"unknown element <{name}> inside <{cat.container}>: expected <{cat.element}>", line)
+            raise _Problem(f"élément <{name}> inconnu dans <{cat.container}> : <{cat.element}> attendu", line)
         ident = self.identifier(element)
         if ident in self.seen:
             other = self.seen[ident]
-            raise _Problem(f"Identifiant {ident} is given to two people: the {BY_KEY[other.category].element} on "
-                           f"line {other.line or None} and the {cat.element} on line {line}", line)
+            raise _Problem(f"l'Identifiant {ident} est donné à deux personnes : le {BY_KEY[other.category].element} "
+                           f"ligne {other.line or None} et le {cat.element} ligne {line}", line)
         nom = self.shared(self.required(element, "Nom"))
         prenom = self.shared(self.required(element, "Prenom"))
         birth = self.date(element.get("DateNaissance"), "DateNaissance", line)
@@ -609,19 +610,19 @@ class _Reader:
         for child in element:
             child_name = _local(child)
             if cat.key != RESPONSABLES or child_name != "Enfant":  # pragma: no cover - refused at its start
-                expected = "only <Enfant>" if cat.key == RESPONSABLES else "nothing"
-                raise _Problem(f"unexpected element <{child_name}> inside <{name}> ({expected} may appear there)",
+                expected = "seul <Enfant> peut" if cat.key == RESPONSABLES else "rien ne peut"
+                raise _Problem(f"élément <{child_name}> inattendu dans <{name}> ({expected} y figurer)",
                                self.line(child))
             self.no_text(child)
             if len(child):  # pragma: no cover - refused at its start already
-                raise _Problem(f"unexpected element <{_local(child[0])}> inside <Enfant>", self.line(child[0]))
+                raise _Problem(f"élément <{_local(child[0])}> inattendu dans <Enfant>", self.line(child[0]))
             child_ident = self.identifier(child)
             known = self.seen.get(child_ident)
             if known is not None:
                 self.check_child(ident, known, self.line(child))
                 child_ident = known.ident  # one string for the pupil and its parents' Enfant
             elif child_ident == ident:
-                raise _Problem(f"Enfant {child_ident} is this Responsable itself, not an Eleve", self.line(child))
+                raise _Problem(f"l'Enfant {child_ident} est ce Responsable lui-même, pas un Eleve", self.line(child))
             else:
                 self.pending.append((ident, child_ident, self.line(child)))
             if child_ident not in children:
@@ -651,11 +652,11 @@ class _Reader:
     def no_text(self, element) -> None:
         """Person and container elements hold no text (whitespace aside)."""
         if element.text and element.text.strip():
-            raise _Problem(f"unexpected text {_short(element.text)} inside <{_local(element)}>",
+            raise _Problem(f"texte {_short(element.text)} inattendu dans <{_local(element)}>",
                            self.text_line(element, element.text))
         for child in element:
             if child.tail and child.tail.strip():
-                raise _Problem(f"unexpected text {_short(child.tail)} after <{_local(child)}>",
+                raise _Problem(f"texte {_short(child.tail)} inattendu après <{_local(child)}>",
                                self.text_line(child, child.tail))
 
     def text_line(self, element, text: str) -> int | None:
@@ -667,9 +668,9 @@ class _Reader:
 
     def check_child(self, parent: str, child: Person, line: int | None) -> None:
         if child.category != PUPILS:
-            what = "this Responsable itself" if child.ident == parent else \
-                f"the {BY_KEY[child.category].element} on line {child.line or None}"
-            raise _Problem(f"Enfant {child.ident} is {what}, not an Eleve", line)
+            what = "ce Responsable lui-même" if child.ident == parent else \
+                f"le {BY_KEY[child.category].element} de la ligne {child.line or None}"
+            raise _Problem(f"l'Enfant {child.ident} est {what}, pas un Eleve", line)
 
     def check_children(self) -> None:
         """The Enfant read before the person they name (a pupil after the responsables: refused by the order
@@ -713,7 +714,7 @@ def _date(value: str | None, attribute: str, line: int | None) -> dt.date | None
             return dt.date(year, month, day)
     except ValueError:
         pass
-    raise _Problem(f"{attribute} '{value}' is not a date (yyyy-mm-dd or dd/mm/yyyy)", line)
+    raise _Problem(f"{attribute} '{value}' n'est pas une date (aaaa-mm-jj ou jj/mm/aaaa)", line)
 
 
 def _datetime(value: str, attribute: str, line: int | None) -> dt.datetime:
@@ -741,7 +742,7 @@ def _datetime(value: str, attribute: str, line: int | None) -> dt.datetime:
             return dt.datetime(year, month, day, hour, minute, second)
     except ValueError:
         pass
-    raise _Problem(f"{attribute} '{value}' is not a date and time (e.g. 2025-09-01T10:15:00)", line)
+    raise _Problem(f"{attribute} '{value}' n'est pas une date et une heure (par exemple 2025-09-01T10:15:00)", line)
 
 
 def _boolean(value: str | None, attribute: str, line: int | None) -> bool | None:
@@ -753,4 +754,4 @@ def _boolean(value: str | None, attribute: str, line: int | None) -> bool | None
         return True
     if text in ("false", "0"):
         return False
-    raise _Problem(f"{attribute} '{value}' is not a boolean (true, false, 1 or 0)", line)
+    raise _Problem(f"{attribute} '{value}' n'est pas un booléen (true, false, 1 ou 0)", line)

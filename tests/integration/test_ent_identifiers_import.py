@@ -240,7 +240,7 @@ def test_guard_refuses_a_complet_file_that_removes_too_much(sandbox: Sandbox, wo
     broken = work / "broken.xml"
     broken.write_bytes(full.read_bytes()[: len(full.read_bytes()) // 2])
     bad = run_tasks(sandbox, work, [imp(src=str(broken))], hosts=uai).result(uai)
-    assert bad["failed"] is True and re.search(r"line \d+", bad["msg"]), bad
+    assert bad["failed"] is True and re.search(r"ligne \d+", bad["msg"]), bad
     assert sandbox.snapshot() == before
 
 
