@@ -132,12 +132,12 @@ class ImportHandler:
         if self.mode == "complet" and share > self.max_removed_share and not self.force:
             kinds = withdrawn(self.match)
             why = ", ".join(f"{n} {WITHDRAWN[k]}" for k, n in kinds.items() if n)
-            why = f"; among them, pairs the rules would not make: {why}" if why else ""
+            why = f" ; parmi eux, des paires que les règles ne feraient pas : {why}" if why else ""
             raise ValidationError(
-                f"Refused for {self.uai}: this mode complet import would remove {removed} of the "
-                f"{len(before.pairs)} identifiers the ENT holds ({share:.0%}, more than the "
-                f"{self.max_removed_share:.0%} allowed by max_removed_share{why}). Is the file complete "
-                f"({len(self.file.people)} people)? If this is really wanted, set force: true.")
+                f"Refusé pour {self.uai} : cet import en mode complet retirerait {removed} des "
+                f"{len(before.pairs)} identifiants que l'ENT tient ({share:.0%}, plus que les "
+                f"{self.max_removed_share:.0%} permis par max_removed_share{why}). Le fichier est-il complet "
+                f"({len(self.file.people)} personnes) ? Si c'est bien voulu : force: true.")
         return ImportPlan(final, added, replaced, removed)
 
     def predict(self, before: ImportState, plan: ImportPlan) -> ImportState:
@@ -171,7 +171,7 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     """
     share = params["max_removed_share"]
     if not 0.0 <= share <= 1.0:
-        raise ValidationError(f"max_removed_share must be between 0 and 1, got {share}.")
+        raise ValidationError(f"max_removed_share doit être entre 0 et 1, pas {share}.")
     src = params["src"]
     content = read_bounded(src, params["max_file_size"])
     manual = read_manual_matches(params["manual_matches"]) if params.get("manual_matches") else {}
@@ -226,9 +226,9 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
         left = settled.plan(settled_state)
         if left:
             result.setdefault("warnings", []).append(
-                f"After the import a new read of {uai} still finds {left.added} identifier(s) to add, "
-                f"{left.replaced} to replace and {left.removed} to remove: rerun, and read the report if it "
-                "persists.")
+                f"Après l'import, une nouvelle lecture de {uai} trouve encore {left.added} identifiant(s) à ajouter, "
+                f"{left.replaced} à remplacer et {left.removed} à retirer : relancer, et lire le rapport si cela "
+                "persiste.")
             return result, before, after
     elif plan:
         return result, before, after
@@ -242,8 +242,8 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
 def _checked_file(src: str, content: bytes, uai: str, max_bytes: int) -> IdentifiersFile:
     identifiers = read_identifiers(content, max_bytes=max_bytes, filename=src)
     if identifiers.uai != uai:
-        raise ValidationError(f"Refused: the file {src} is the export of établissement {identifiers.uai}, "
-                              f"not of {uai}.")
+        raise ValidationError(f"Refusé : le fichier {src} est l'export de l'établissement {identifiers.uai}, "
+                              f"pas de {uai}.")
     return identifiers
 
 
@@ -360,17 +360,17 @@ def read_manual_matches(path: str) -> dict[str, str]:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             text = handle.read()
     except OSError as exc:
-        raise ValidationError(f"Cannot read the manual matches file {path}: {exc.strerror}.") from None
+        raise ValidationError(f"Fichier de rapprochements manuels {path} illisible : {exc.strerror}.") from None
     except UnicodeDecodeError:
-        raise ValidationError(f"The manual matches file {path} is not UTF-8 text.") from None
+        raise ValidationError(f"Le fichier de rapprochements manuels {path} n'est pas du texte UTF-8.") from None
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [(name or "").strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in MANUAL_COLUMNS if name not in header]
     if missing:
-        raise ValidationError(f"The manual matches file {path} has no column {', '.join(missing)} on its line 1 "
-                              f"(expected a header {';'.join(MANUAL_COLUMNS)}).")
+        raise ValidationError(f"Le fichier de rapprochements manuels {path} n'a pas de colonne {', '.join(missing)} "
+                              f"en ligne 1 (en-tête attendu : {';'.join(MANUAL_COLUMNS)}).")
     reader.fieldnames = header
     out: dict[str, str] = {}
     lines: dict[str, int] = {}
@@ -381,11 +381,11 @@ def read_manual_matches(path: str) -> dict[str, str]:
         if not login:
             continue
         if len(ident) != 16 or not ident.isalnum() or not ident.isascii():
-            raise ValidationError(f"{path}, line {line}: '{ident}' is not an Identifiant PRONOTE "
-                                  "(16 letters and digits).")
+            raise ValidationError(f"{path}, ligne {line} : '{ident}' n'est pas un Identifiant PRONOTE "
+                                  "(16 lettres et chiffres).")
         if ident in out and out[ident] != login:
-            raise ValidationError(f"{path}, line {line}: {ident} is given two ENT accounts "
-                                  f"(also on line {lines[ident]}).")
+            raise ValidationError(f"{path}, ligne {line} : {ident} reçoit deux comptes ENT "
+                                  f"(aussi ligne {lines[ident]}).")
         out[ident], lines[ident] = login, line
     return out
 

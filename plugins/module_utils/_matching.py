@@ -553,18 +553,19 @@ class _Decider:
                 continue
             person = self.by_ident.get(ident)
             if person is None:
-                raise ManualMatchError(f"Manual match {ident} -> {typed}: no person of the file has the "
-                                       f"Identifiant PRONOTE {ident}.")
+                raise ManualMatchError(f"Rapprochement manuel {ident} -> {typed} : aucune personne du fichier n'a "
+                                       f"l'Identifiant PRONOTE {ident}.")
             login = self._account_for(typed)
             profile = BY_KEY[person.category].profile
             if login is None:
-                raise ManualMatchError(f"Manual match {ident} -> {typed}: the account {typed} is not in the "
-                                       "directory of the établissement.")
+                raise ManualMatchError(f"Rapprochement manuel {ident} -> {typed} : le compte {typed} n'est pas dans "
+                                       "l'annuaire de l'établissement.")
             if self.accounts[login].profile != profile:
-                raise ManualMatchError(f"Manual match {ident} -> {typed}: the account has the profile "
-                                       f"{self.accounts[login].profile}, not {profile}.")
+                raise ManualMatchError(f"Rapprochement manuel {ident} -> {typed} : le compte a le profil "
+                                       f"{self.accounts[login].profile}, pas {profile}.")
             if login in used:
-                raise ManualMatchError(f"Manual matches {used[login]} and {ident} both use the account {login}.")
+                raise ManualMatchError(f"Rapprochements manuels {used[login]} et {ident} : tous deux utilisent le "
+                                       f"compte {login}.")
             used[login] = ident
             out[ident] = login
         return out

@@ -384,7 +384,7 @@ def test_pairs_the_ents_own_import_made_are_judged_by_the_same_rules(sandbox: Sa
     guarded = run_tasks(sandbox, work, [imp(src=str(src), mode="complet", max_removed_share=0.0)],
                         hosts=uai).result(uai)
     assert guarded["failed"] is True and "max_removed_share" in guarded["msg"], guarded
-    assert "pairs the rules would not make" in guarded["msg"] and "élèves sortis" in guarded["msg"], guarded
+    assert "paires que les règles ne feraient pas" in guarded["msg"] and "élèves sortis" in guarded["msg"], guarded
     assert sandbox.snapshot() == before
     report = work / "rapports" / f"{uai}.csv"
     complet = run_tasks(sandbox, work, [imp(src=str(src), mode="complet", report=str(report), max_removed_share=0.5)],

@@ -111,10 +111,11 @@ def test_manual_matches_with_commas(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("nom;compte_ent\nx;y\n", "no column identifiant_pronote on its line 1"),
-    ("identifiant_pronote;compte_ent\nSHORT;lea\n", "line 2: 'SHORT' is not an Identifiant PRONOTE"),
-    ("identifiant_pronote;compte_ent\nAAAAAAAAAAAAAAA1;a\nAAAAAAAAAAAAAAA1;b\n", "line 3: AAAAAAAAAAAAAAA1 is given two"),
-    ("", "no column"),
+    ("nom;compte_ent\nx;y\n", "n'a pas de colonne identifiant_pronote en ligne 1"),
+    ("identifiant_pronote;compte_ent\nSHORT;lea\n", "ligne 2 : 'SHORT' n'est pas un Identifiant PRONOTE"),
+    ("identifiant_pronote;compte_ent\nAAAAAAAAAAAAAAA1;a\nAAAAAAAAAAAAAAA1;b\n",
+     "ligne 3 : AAAAAAAAAAAAAAA1 reçoit deux comptes ENT"),
+    ("", "pas de colonne"),
 ])
 def test_bad_manual_matches_are_refused_naming_the_line(tmp_path, text, message):
     path = tmp_path / "m.csv"
@@ -124,7 +125,7 @@ def test_bad_manual_matches_are_refused_naming_the_line(tmp_path, text, message)
 
 
 def test_missing_manual_matches_file(tmp_path):
-    with pytest.raises(ValidationError, match="Cannot read the manual matches file"):
+    with pytest.raises(ValidationError, match="Fichier de rapprochements manuels .* illisible"):
         imp.read_manual_matches(str(tmp_path / "absent.csv"))
 
 

@@ -594,10 +594,12 @@ def test_a_manual_login_makes_the_others_ambiguous():
 
 
 @pytest.mark.parametrize("manual, words", [
-    ({ident(1): "inconnu"}, f"Manual match {ident(1)} -> inconnu: the account inconnu is not in the directory"),
-    ({ident(1): "prof"}, "the account has the profile Enseignant, not Elève"),
-    ({ident(9): "lea"}, f"no person of the file has the Identifiant PRONOTE {ident(9)}"),
-    ({ident(1): "lea", ident(2): "LEA"}, f"Manual matches {ident(1)} and {ident(2)} both use the account lea"),
+    ({ident(1): "inconnu"}, f"Rapprochement manuel {ident(1)} -> inconnu : le compte inconnu n'est pas dans "
+                            "l'annuaire"),
+    ({ident(1): "prof"}, "le compte a le profil Enseignant, pas Elève"),
+    ({ident(9): "lea"}, f"aucune personne du fichier n'a l'Identifiant PRONOTE {ident(9)}"),
+    ({ident(1): "lea", ident(2): "LEA"}, f"Rapprochements manuels {ident(1)} et {ident(2)} : tous deux utilisent le "
+                                         "compte lea"),
 ])
 def test_manual_match_errors(manual, words):
     people = [pupil(1, "A", "B"), pupil(2, "C", "D")]
@@ -610,7 +612,7 @@ def test_manual_match_errors(manual, words):
 
 def test_manual_login_ambiguous_by_case_is_an_error():
     accounts = [acc("Lea", ELEVE, "X", "Y"), acc("lea", ELEVE, "X", "Y")]
-    with pytest.raises(ManualMatchError, match="not in the directory"):
+    with pytest.raises(ManualMatchError, match="pas dans l'annuaire"):
         decide([pupil(1, "A", "B")], accounts, {}, mode="partiel", manual={ident(1): "LEA"})
     assert decide([pupil(1, "A", "B")], accounts, {}, mode="partiel", manual={ident(1): "Lea"}).pairs() == \
         {ident(1): "Lea"}
