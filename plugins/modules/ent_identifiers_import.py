@@ -175,6 +175,21 @@ identifiers:
   returned: success
   type: dict
   sample: {"before": 0, "after": 2304, "added": 2304, "replaced": 0, "removed": 0}
+pairs_withdrawn:
+  description:
+    - Mode complet. Pairs the ENT held that the matching's rules would not make, removed by this import, per
+      kind (C(left) pupils who left, C(duplicate) people written twice in PRONOTE, C(ambiguous) two ENT accounts
+      fit, listed in the file to fill in by hand, C(no_paired_child) parents with no child paired). They count
+      under O(max_removed_share) like any removal. All zero in mode partiel.
+  returned: success
+  type: dict
+  sample: {"left": 3, "duplicate": 2, "ambiguous": 1, "no_paired_child": 4}
+pairs_contested:
+  description: Mode partiel. The same pairs, kept (nothing is removed in mode partiel) and reported. All zero in
+    mode complet.
+  returned: success
+  type: dict
+  sample: {"left": 0, "duplicate": 0, "ambiguous": 2, "no_paired_child": 0}
 report:
   description: Path of the report written.
   returned: when O(report) is set
