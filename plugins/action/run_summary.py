@@ -5,6 +5,8 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
+from ansible.utils.display import Display
+
 from ansible_collections.ent.pronote.plugins.module_utils import _report
 from ansible_collections.ent.pronote.plugins.module_utils._diagnose import SEVERITIES, check_sign_on
 from ansible_collections.ent.pronote.plugins.module_utils._specs import RUN_SUMMARY
@@ -20,6 +22,9 @@ IDENTIFIER_LABELS = {
     "manual": "rapprochés à la main", "unmatched": "sans compte ENT", "ambiguous": "ambigus",
     "skipped": "écartés (sortis, doublons)",
 }
+#: why a pair the ENT held is one the rules would not make -> French label (as _matching.WITHDRAWN)
+WITHDRAWN_LABELS = {"left": "élèves sortis", "duplicate": "doublons", "ambiguous": "ambiguës à confirmer",
+                    "no_paired_child": "parents sans enfant rapproché"}
 TITLES = {"rentree": "Rentrée PRONOTE", "diagnostic": "Diagnostic PRONOTE",
           "preflight": "Vérification préalable des écrans"}
 #: more établissements than this with the same step not done, for the same reason, make one line
@@ -77,12 +82,15 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
     with_findings = []
     projects: dict[str, Counter[str]] = defaultdict(Counter)
     identifiers: Counter[str] = Counter()
+    pairs: dict[str, Counter[str]] = {"withdrawn": Counter(), "contested": Counter()}
     failures, missing, not_done = [], [], []
     sign_on: Counter[str] = Counter()
     for host in hosts:
         not_done += [{"uai": host["uai"], "name": host["name"], "reason": reason} for reason in host.get("not_done") or []]
         sign_on.update(host.get("sign_on") or {})
         identifiers.update(host.get("identifiers") or {})
+        for key, counter in pairs.items():
+            counter.update(host.get(f"pairs_{key}") or {})
         missing += [{"uai": host["uai"], "name": host["name"], "file": path} for path in host.get("missing") or []]
         found = host.get("findings") or []
         severities.update(f.get("severity", "info") for f in found)
@@ -105,7 +113,9 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
             "findings": {k: severities.get(k, 0) for k in SEVERITIES} if with_findings else {},
             "with_findings": with_findings,
             "sign_on": {k: sign_on.get(k, 0) for k in ("ok", "failed")} if sign_on else {},
-            "identifiers": {k: identifiers.get(k, 0) for k in IDENTIFIER_LABELS} if identifiers else {}}
+            "identifiers": {k: identifiers.get(k, 0) for k in IDENTIFIER_LABELS} if identifiers else {},
+            **{f"pairs_{key}": {k: c.get(k, 0) for k in WITHDRAWN_LABELS} if sum(c.values()) else {}
+               for key, c in pairs.items()}}
 
 
 def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
@@ -122,6 +132,11 @@ def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     if summary.get("identifiers"):
         shown = ", ".join(f"{n} {IDENTIFIER_LABELS[k]}" for k, n in summary["identifiers"].items() if n)
         lines.append(f"  Identifiants PRONOTE : {shown or 'aucun'}")
+    for key, title in (("pairs_withdrawn", "Paires retirées"),
+                       ("pairs_contested", "Paires gardées (mode partiel) que les règles ne feraient pas")):
+        if summary.get(key):
+            shown = ", ".join(f"{n} {WITHDRAWN_LABELS[k]}" for k, n in summary[key].items() if n)
+            lines.append(f"  {title} : {shown}")
     if summary.get("sign_on"):
         lines.append(f"  Connexions PRONOTE testées : {summary['sign_on']['ok']} réussie(s), "
                      f"{summary['sign_on']['failed']} en échec")
@@ -180,6 +195,8 @@ class ActionModule(EntAction):
                 "not_done": not_done,
                 "identifiers": next((r["counts"]["total"] for r in results
                                      if isinstance(r.get("counts"), dict) and "total" in r["counts"]), None),
+                **{key: next((r[key] for r in results if isinstance(r.get(key), dict)), None)
+                   for key in ("pairs_withdrawn", "pairs_contested")},
                 "sign_on": next((_sign_on(r) for r in results if _sign_on(r) is not None), None),
                 "findings": findings_of(name, results),
             })
@@ -192,8 +209,9 @@ class ActionModule(EntAction):
                                  generated_at=dt.datetime.now(dt.timezone.utc).astimezone())
             result["report"] = _report.write(params["report_dir"], data, basename=f"rapport-{kind}")
             result["msg"].append(f"  Rapport : {result['report']['html']}")
-        # Shown without -v, as ansible.builtin.debug does.
-        result["_ansible_verbose_always"] = True
+        # The French lines are what the ops team reads at the end of the run; the summary's data (about a
+        # hundred lines of YAML) stays in the registered result and the JSON report, not on the screen.
+        Display().display("\n".join(result["msg"]))
         return result
 
 

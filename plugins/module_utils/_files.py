@@ -46,10 +46,39 @@ def write_atomic(path: str, data: bytes, mode: int = 0o600) -> None:
         raise
 
 
-def write_private_csv(path: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """A ``;`` CSV with a byte order mark (spreadsheets open it right), readable by its owner only."""
+#: a cell starting with one of these is a formula (or becomes one) for a spreadsheet
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet cannot run: a text it would take for a formula gets a leading apostrophe.
+
+    Every CSV the collection writes goes through here (:func:`csv_text`);
+    :func:`csv_uncell` undoes it for a file given back.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def csv_uncell(value: str) -> str:
+    """The text :func:`csv_cell` was given (an apostrophe it added before a formula start is taken away)."""
+    if value[:1] == "'" and value[1:2] in FORMULA_STARTS and value[1:2]:
+        return value[1:]
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A ``;`` CSV with a byte order mark (spreadsheets then read UTF-8), every cell through :func:`csv_cell`."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_atomic(path, ("\ufeff" + out.getvalue()).encode("utf-8"), 0o600)
+    writer.writerow([csv_cell(v) for v in header])
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
+    return "\ufeff" + out.getvalue()
+
+
+def write_private_csv(path: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A CSV (:func:`csv_text`), readable by its owner only."""
+    write_atomic(path, csv_text(header, rows).encode("utf-8"), 0o600)

@@ -27,7 +27,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     UnexpectedPageError,
     ValidationError,
 )
-from ansible_collections.ent.pronote.plugins.module_utils._files import write_private_csv
+from ansible_collections.ent.pronote.plugins.module_utils._files import csv_uncell, write_private_csv
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import (
     CATEGORIES,
     IdentifiersFile,
@@ -43,7 +43,14 @@ from ansible_collections.ent.pronote.plugins.module_utils._kdecole import (
     directory_of,
     identifiers_of,
 )
-from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, MatchPlan, decide, outcome_state
+from ansible_collections.ent.pronote.plugins.module_utils._matching import (
+    Account,
+    WITHDRAWN,
+    Decision,
+    MatchPlan,
+    decide,
+    outcome_state,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._session_cache import cache_root, write_private_json
 
 MODES = ("complet", "partiel")
@@ -135,11 +142,14 @@ class ImportHandler:
             return None
         share = removed / len(before.pairs) if before.pairs else 0.0
         if self.mode == "complet" and share > self.max_removed_share and not self.force:
+            kinds = withdrawn(self.match)
+            why = ", ".join(f"{n} {WITHDRAWN[k]}" for k, n in kinds.items() if n)
+            why = f" ; parmi eux, des paires que les règles ne feraient pas : {why}" if why else ""
             raise ValidationError(
-                f"Refused for {self.uai}: this mode complet import would remove {removed} of the "
-                f"{len(before.pairs)} identifiers the ENT holds ({share:.0%}, more than the "
-                f"{self.max_removed_share:.0%} allowed by max_removed_share). Is the file complete "
-                f"({len(self.file.people)} people)? If this is really wanted, set force: true.")
+                f"Refusé pour {self.uai} : cet import en mode complet retirerait {removed} des "
+                f"{len(before.pairs)} identifiants que l'ENT tient ({share:.0%}, plus que les "
+                f"{self.max_removed_share:.0%} permis par max_removed_share{why}). Le fichier est-il complet "
+                f"({len(self.file.people)} personnes) ? Si c'est bien voulu : force: true.")
         return ImportPlan(final, added, replaced, removed)
 
     def predict(self, before: ImportState, plan: ImportPlan) -> ImportState:
@@ -209,7 +219,7 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     """
     share = params["max_removed_share"]
     if not 0.0 <= share <= 1.0:
-        raise ValidationError(f"max_removed_share must be between 0 and 1, got {share}.")
+        raise ValidationError(f"max_removed_share doit être entre 0 et 1, pas {share}.")
     src = params["src"]
     content = read_bounded(src, params["max_file_size"])
     manual = read_manual_matches(params["manual_matches"]) if params.get("manual_matches") else {}
@@ -278,9 +288,9 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
         left = settled.plan(settled_state)
         if left:
             result.setdefault("warnings", []).append(
-                f"After the import a new read of {uai} still finds {left.added} identifier(s) to add, "
-                f"{left.replaced} to replace and {left.removed} to remove: rerun, and read the report if it "
-                "persists.")
+                f"Après l'import, une nouvelle lecture de {uai} trouve encore {left.added} identifiant(s) à ajouter, "
+                f"{left.replaced} à remplacer et {left.removed} à retirer : relancer, et lire le rapport si cela "
+                "persiste.")
             return result, before, after
     elif plan:
         return result, before, after
@@ -294,14 +304,15 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
 def _checked_file(src: str, content: bytes, uai: str, max_bytes: int) -> IdentifiersFile:
     identifiers = read_identifiers(content, max_bytes=max_bytes, filename=src)
     if identifiers.uai != uai:
-        raise ValidationError(f"Refused: the file {src} is the export of établissement {identifiers.uai}, "
-                              f"not of {uai}.")
+        raise ValidationError(f"Refusé : le fichier {src} est l'export de l'établissement {identifiers.uai}, "
+                              f"pas de {uai}.")
     return identifiers
 
 
 def _result(uai: str, mode: str, handler: ImportHandler, before: int, after: int,
             plan: ImportPlan | None) -> dict[str, Any]:
     assert handler.match is not None
+    kinds = withdrawn(handler.match)
     return {
         "uai": uai, "mode": mode, "uploaded": handler.uploaded, "people": len(handler.file.people),
         "counts": counts(handler.match),
@@ -309,7 +320,20 @@ def _result(uai: str, mode: str, handler: ImportHandler, before: int, after: int
             "before": before, "after": after, "added": plan.added if plan else 0,
             "replaced": plan.replaced if plan else 0, "removed": plan.removed if plan else 0,
         },
+        # pairs the ENT held that the rules would not make, by kind: removed (complet) or kept and reported
+        "pairs_withdrawn": kinds if mode == "complet" else dict.fromkeys(WITHDRAWN, 0),
+        "pairs_contested": kinds if mode == "partiel" else dict.fromkeys(WITHDRAWN, 0),
     }
+
+
+def withdrawn(plan: MatchPlan) -> dict[str, int]:
+    """Pairs the ENT holds that the rules would not make, per kind (:data:`._matching.WITHDRAWN`), every kind
+    present: mode complet removes them, mode partiel keeps them (and reports them)."""
+    out = dict.fromkeys(WITHDRAWN, 0)
+    for decision in plan.decisions:
+        if decision.withdrawn:
+            out[decision.withdrawn] += 1
+    return out
 
 
 def _by_profile(pairs: dict[str, str], handler: ImportHandler) -> dict[str, int]:
@@ -390,46 +414,62 @@ def read_manual_matches(path: str) -> dict[str, str]:
     """A person's decisions: ``identifiant_pronote;compte_ent`` (CSV, ``;`` or ``,``, header line).
 
     Other columns are ignored and rows with an empty ``compte_ent`` skipped, so
-    the file the report writes can be filled in and given back as it is.
+    the file the report writes can be filled in and given back as it is (the
+    apostrophe the writer puts before a cell a spreadsheet would run is taken
+    away again).
     """
     try:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             text = handle.read()
     except OSError as exc:
-        raise ValidationError(f"Cannot read the manual matches file {path}: {exc.strerror}.") from None
+        raise ValidationError(f"Fichier de rapprochements manuels {path} illisible : {exc.strerror}.") from None
     except UnicodeDecodeError:
-        raise ValidationError(f"The manual matches file {path} is not UTF-8 text.") from None
+        raise ValidationError(f"Le fichier de rapprochements manuels {path} n'est pas du texte UTF-8.") from None
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [(name or "").strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in MANUAL_COLUMNS if name not in header]
     if missing:
-        raise ValidationError(f"The manual matches file {path} has no column {', '.join(missing)} on its line 1 "
-                              f"(expected a header {';'.join(MANUAL_COLUMNS)}).")
+        raise ValidationError(f"Le fichier de rapprochements manuels {path} n'a pas de colonne {', '.join(missing)} "
+                              f"en ligne 1 (en-tête attendu : {';'.join(MANUAL_COLUMNS)}).")
     reader.fieldnames = header
     out: dict[str, str] = {}
     lines: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
-        ident = (row.get("identifiant_pronote") or "").strip().upper()
-        login = (row.get("compte_ent") or "").strip()
+        ident = csv_uncell((row.get("identifiant_pronote") or "").strip()).strip().upper()
+        login = csv_uncell((row.get("compte_ent") or "").strip()).strip()
         if not login:
             continue
         if len(ident) != 16 or not ident.isalnum() or not ident.isascii():
-            raise ValidationError(f"{path}, line {line}: '{ident}' is not an Identifiant PRONOTE "
-                                  "(16 letters and digits).")
+            raise ValidationError(f"{path}, ligne {line} : '{ident}' n'est pas un Identifiant PRONOTE "
+                                  "(16 lettres et chiffres).")
         if ident in out and out[ident] != login:
-            raise ValidationError(f"{path}, line {line}: {ident} is given two ENT accounts "
-                                  f"(also on line {lines[ident]}).")
+            raise ValidationError(f"{path}, ligne {line} : {ident} reçoit deux comptes ENT "
+                                  f"(aussi ligne {lines[ident]}).")
         out[ident], lines[ident] = login, line
     return out
+
+
+#: the outcomes a person can resolve by choosing an account (the file to fill in by hand lists them)
+TO_RESOLVE = frozenset({"unmatched", "ambiguous"})
+
+
+def to_resolve(decision: Decision) -> bool:
+    """Left unpaired for a reason a person could resolve: no account found, ambiguous (homonyms, several
+    accounts), written twice in PRONOTE (which copy is the person); or a pair the ENT holds where two
+    accounts fit, for a person to confirm (removed in mode complet, kept in mode partiel)."""
+    return (decision.outcome in TO_RESOLVE or (decision.outcome == "skipped" and decision.code in ("duplicate", "duplicate_suspected"))
+            or decision.withdrawn == "ambiguous")
 
 
 def write_report(path: str, uai: str, file: IdentifiersFile, plan: MatchPlan, accounts: list[Account]) -> str:
     """Write, mode 0600, the per-person report (CSV for a spreadsheet) and the manual matches to fill in.
 
-    Returns the path of the manual matches file (``<report>.correspondances.csv``).
+    The reasons are in French (:attr:`._matching.Decision.raison`). The file
+    to fill in lists everyone :func:`to_resolve`, with the reason and the
+    candidate accounts. Returns its path (``<report>.correspondances.csv``).
     """
     people = {p.ident: p for p in file.people}
     by_login = {a.login: a for a in accounts}
@@ -443,15 +483,17 @@ def write_report(path: str, uai: str, file: IdentifiersFile, plan: MatchPlan, ac
         report_rows.append([
             uai, titles.get(decision.category, decision.category), decision.ident, person.nom, person.prenom,
             _date(person), OUTCOME_LABELS.get(decision.outcome, decision.outcome), decision.login or "",
-            decision.reason or "", shown,
+            decision.raison, shown,
         ])
-        if decision.outcome in ("unmatched", "ambiguous"):
+        if to_resolve(decision):
             todo_rows.append([decision.ident, "", person.nom, person.prenom, _date(person),
-                              titles.get(decision.category, decision.category), " | ".join(decision.candidates)])
+                              titles.get(decision.category, decision.category), decision.raison,
+                              " | ".join(decision.candidates)])
     write_private_csv(path, ["uai", "catégorie", "identifiant_pronote", "nom", "prénom", "date_naissance", "résultat",
                       "compte_ent", "raison", "candidats"], report_rows)
     todo = _todo_path(path)
-    write_private_csv(todo, [*MANUAL_COLUMNS, "nom", "prenom", "date_naissance", "categorie", "candidats"], todo_rows)
+    write_private_csv(todo, [*MANUAL_COLUMNS, "nom", "prenom", "date_naissance", "categorie", "raison", "candidats"],
+                      todo_rows)
     return todo
 
 

@@ -49,10 +49,12 @@ account, no other person of the file (of its category, whatever their
 outcome) fits that account, and the account holds no other identifier of
 this établissement that survives the import (partiel: every current pair
 survives; complet: those whose identifier is in the file). A responsable
-also needs its one fitting account to be linked to a child known with
-certainty: the child's decision is a match, or the child is bound now, or
-it is skipped (left, written twice) but its rows fit exactly one account that
-nobody else fits; a child absent from the file is known when it is bound now. Because all of this is computed on
+also needs its one fitting account to be linked to a child this import
+pairs: a child of the file whose own decision is a match (ent, assisted,
+kept, manual); a child left unpaired for any reason (left, written twice,
+ambiguous, no account) vouches for nobody, even when the ENT binds it now.
+A child absent from the file vouches in mode partiel only, when the import
+leaves its pair in place. Because all of this is computed on
 the "fits" relation, adding an account can only remove matches of people who
 already had a fitting account, and input order never matters.
 
@@ -63,14 +65,33 @@ that the rules above refuse is not made (the step's input is emptied).
 **Outcomes**, in the order they are tried: ``manual`` (a person's decision;
 it wins, but its login must exist with the right profile), ``skipped`` (a
 pupil with a ``DateSortie``, whatever the date; two or more people of one category with the same
-normalised nom, prénom and birth date, a missing birth date counting as one
-value), ``ent`` (matched, and the ENT's plain rule finds the same account),
+normalised nom and prénom whose birth dates do not differ, equal or one
+missing: :func:`duplicate_groups`), ``ent`` (matched, and the ENT's plain rule finds the same account),
 ``assisted`` (matched by the evidence above only; with ``assisted=False``
 such a person stays unmatched), ``kept`` (bound now to an account of the
-right profile still in the directory), ``ambiguous`` (an account fits but
+right profile still in the directory, and the rules do not contradict the
+pair: see below), ``ambiguous`` (an account fits but
 the rules above refuse it), ``unmatched``. Finally, an account chosen by
 hand for someone else, or claimed by two kept pairs, makes the others
 ambiguous.
+
+**Pairs the ENT holds already** are judged by the same rules (the ENT's own
+import binds pupils who left, both copies of a duplicate, parents through no
+paired child, one of two accounts that fit once accents are set aside). A
+pair the rules would not make carries ``withdrawn``: ``left``,
+``duplicate``, ``no_paired_child`` (the parent account lists no child this
+import pairs) or ``ambiguous`` (other accounts, or other people of the file,
+fit: which is the person is a person's call; the bound account is then among
+the candidates). In mode complet such a pair is removed (the decision binds
+nothing); in mode partiel it is kept and reported. A pair no evidence
+contradicts (nothing fits the person) is kept in both modes.
+
+**Homonyms are not duplicates**: two responsables with the same names and no
+birth date are one person written twice only when they share a child (or
+neither has one); otherwise each is matched through its own children.
+
+Every decision carries a stable reason ``code`` (:data:`REASONS`, English;
+:data:`RAISONS`, French, for the report).
 """
 from __future__ import annotations
 
@@ -96,6 +117,87 @@ MAX_CANDIDATES = 5
 PARENT_PROFILE = BY_KEY[RESPONSABLES].profile
 PUPIL_PROFILE = BY_KEY[PUPILS].profile
 PROFILES = frozenset(c.profile for c in CATEGORIES)
+
+
+#: reason code -> the English text of ``Decision.reason`` (``{name}``: one of the decision's values)
+REASONS: dict[str, str] = {
+    "manual": "chosen by hand",
+    "duplicate": "duplicate in the file: same nom, prénom and birth date (lines {lines})",
+    "duplicate_suspected": "suspected duplicate in the file: same nom and prénom, a birth date missing "
+                           "(lines {lines})",
+    "left": "the pupil has left the établissement (DateSortie {date})",
+    "ent": "the ENT's automatic matching finds it (same nom, prénom and birth date)",
+    "assisted_parent": "parent of a matched child, with the same nom and compatible prénoms",
+    "assisted_cas": "the Identifiant CAS of the file names this account, with the same nom and compatible prénoms",
+    "assisted_weak": "same nom and prénom; no birth date to compare (weaker rule)",
+    "assisted_variant": "same nom, compatible prénoms and the same birth date, written differently",
+    "assisted_off": "found by the assisted matching only, which is off (assisted: false)",
+    "kept": "already bound to this account; the import keeps it",
+    "several_fit": "{count} ENT accounts fit",
+    "shared_fit": "the only fitting account also fits {count} other person(s) of the file (line {lines})",
+    "taken": "the only fitting account already holds another Identifiant PRONOTE of this établissement",
+    "no_paired_child": "the only fitting parent account is not linked to a child paired by this import",
+    "none_parent": "no {profile} account linked to the children's accounts with this nom and prénom",
+    "none_no_birth_date": "no birth date in the file: a pupil is matched on nom, prénom and birth date",
+    "none": "no {profile} account with this nom, prénom and birth date",
+    "chosen_for_other": "the account was chosen by hand for another identifier",
+    "bound_twice": "the account is bound to several identifiers of the file",
+}
+#: reason code -> its French text, for the report (same values as :data:`REASONS`)
+RAISONS: dict[str, str] = {
+    "manual": "choisi à la main",
+    "duplicate": "doublon dans le fichier : même nom, prénom et date de naissance (lignes {lines})",
+    "duplicate_suspected": "doublon suspecté dans le fichier : même nom et même prénom, une date de naissance "
+                           "manque (lignes {lines})",
+    "left": "élève sorti de l'établissement (DateSortie {date})",
+    "ent": "reconnu par le rapprochement automatique de l'ENT (même nom, prénom et date de naissance)",
+    "assisted_parent": "parent d'un enfant rapproché, même nom et prénoms compatibles",
+    "assisted_cas": "l'Identifiant CAS du fichier désigne ce compte, même nom et prénoms compatibles",
+    "assisted_weak": "même nom et même prénom ; pas de date de naissance à comparer (règle plus faible)",
+    "assisted_variant": "même nom, prénoms compatibles et même date de naissance, écrits autrement",
+    "assisted_off": "trouvé par le seul rapprochement assisté, qui est désactivé (assisted: false)",
+    "kept": "déjà lié à ce compte ; l'import le garde",
+    "several_fit": "{count} comptes ENT correspondent",
+    "shared_fit": "le seul compte qui correspond correspond aussi à {count} autre(s) personne(s) du fichier "
+                  "(ligne {lines})",
+    "taken": "le seul compte qui correspond porte déjà un autre Identifiant PRONOTE de l'établissement",
+    "no_paired_child": "le seul compte parent qui correspond n'est lié à aucun enfant rapproché par cet import",
+    "none_parent": "aucun compte {profile} lié aux comptes des enfants avec ce nom et ce prénom",
+    "none_no_birth_date": "pas de date de naissance dans le fichier : un élève est rapproché sur son nom, son "
+                          "prénom et sa date de naissance",
+    "none": "aucun compte {profile} avec ce nom, ce prénom et cette date de naissance",
+    "chosen_for_other": "le compte a été choisi à la main pour un autre identifiant",
+    "bound_twice": "le compte est lié à plusieurs identifiants du fichier",
+}
+#: why a pair the ENT holds is one the rules would not make -> its French label (plural, for counts)
+WITHDRAWN: dict[str, str] = {
+    "left": "élèves sortis",
+    "duplicate": "doublons",
+    "ambiguous": "ambiguës à confirmer",
+    "no_paired_child": "parents sans enfant rapproché",
+}
+#: the same, one pair, for the report's reason
+_WITHDRAWN_ONE: dict[str, str] = {
+    "left": "élève sorti",
+    "duplicate": "doublon",
+    "ambiguous": "plusieurs comptes possibles, à confirmer",
+    "no_paired_child": "parent sans enfant rapproché",
+}
+
+
+def french_reason(decision: Decision) -> str:
+    """The French text of a decision's reason code; an unknown code gives its English reason back."""
+    text = RAISONS.get(decision.code)
+    if text is None:
+        return decision.reason
+    out = text.format(**dict(decision.values))
+    if decision.withdrawn:
+        what = _WITHDRAWN_ONE[decision.withdrawn]
+        if decision.outcome == "kept":
+            out += f" ; les règles ne feraient pas cette paire ({what}) : gardée en mode partiel"
+        elif decision.login is None:
+            out += f" ; la paire que l'ENT tient est retirée ({what})"
+    return out
 
 
 class ManualMatchError(ValidationError):
@@ -218,10 +320,21 @@ class Decision:
     login: str | None = None
     reason: str = ""
     candidates: tuple[str, ...] = ()
+    #: the stable code of ``reason`` (a key of :data:`REASONS`) and the values its text names
+    code: str = ""
+    values: tuple[tuple[str, str], ...] = ()
+    #: the person is bound now and the rules would not make that pair: why (a key of :data:`WITHDRAWN`).
+    #: complet: the pair is removed; partiel: it stays, and is reported.
+    withdrawn: str | None = None
 
     @property
     def matched(self) -> bool:
         return self.outcome in MATCHED
+
+    @property
+    def raison(self) -> str:
+        """The reason in French, for the people who read the report (:data:`RAISONS`)."""
+        return french_reason(self)
 
 
 @dataclass(frozen=True)
@@ -303,16 +416,55 @@ def _unique_accounts(accounts: Iterable[Account]) -> dict[str, Account]:
 
 def duplicate_groups(people: Iterable[Person],
                      names: Mapping[str, _Names] | None = None) -> list[tuple[Person, ...]]:
-    """The people of the file written twice or more: same category, nom, prénoms and birth date (normalised).
+    """The people of the file written twice or more (or suspected to be): same category and names (normalised),
+    and birth dates that do not differ (equal, or one missing).
 
     The import skips them all (which copy is the real one is a person's
-    call); the diagnosis reports them (FAQ: duplicates in PRONOTE).
+    call, in the file to fill in by hand); the diagnosis reports them (FAQ:
+    duplicates in PRONOTE). Two responsables with the same names and no
+    birth date on one side at least are one person written twice only when
+    they share a child (or neither has one): homonyms with children of their
+    own are two people, each matched through their own children.
     """
     groups: dict[tuple, list[Person]] = defaultdict(list)
     for person in people:
         n = names[person.ident] if names is not None else _names(person.nom, person.prenom, person.birth_date)
-        groups[(person.category, n.nom, n.first, person.birth_date)].append(person)
-    return [tuple(group) for group in groups.values() if len(group) > 1]
+        groups[(person.category, n.nom, n.first)].append(person)
+    out: list[tuple[Person, ...]] = []
+    for group in groups.values():
+        if len(group) > 1:
+            out.extend(_written_twice(group))
+    return out
+
+
+def _same_person_twice(one: Person, other: Person) -> bool:
+    """Two rows of one category with the same names: the same person written twice?"""
+    if one.birth_date is not None and other.birth_date is not None:
+        return one.birth_date == other.birth_date
+    if one.category != RESPONSABLES:
+        return True  # a pupil or staff without birth date cannot be told from the other row
+    return bool(set(one.children) & set(other.children)) or (not one.children and not other.children)
+
+
+def _written_twice(group: list[Person]) -> list[tuple[Person, ...]]:
+    """The parts of a group of rows with the same names linked by :func:`_same_person_twice`, 2 or more, in
+    file order."""
+    root = list(range(len(group)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i, one in enumerate(group):
+        for j in range(i + 1, len(group)):
+            if _same_person_twice(one, group[j]):
+                root[find(j)] = find(i)
+    parts: dict[int, list[Person]] = defaultdict(list)
+    for i, person in enumerate(group):
+        parts[find(i)].append(person)
+    return [tuple(part) for part in parts.values() if len(part) > 1]
 
 
 def decide(people: Iterable[Person], accounts: Iterable[Account], current: Mapping[str, str], *, mode: str,
@@ -362,7 +514,6 @@ class _Decider:
                 self.holders[login].append(ident)
         self.manual = self._validate_manual(manual)
         self.plain = plain_matches(people, accounts.values()) if people else {}
-        self.groups: dict[str, frozenset[str]] = {}  # ident -> the duplicates it belongs to
         self.skipped = self._skipped()
         self.fits: dict[str, frozenset[str]] = {}
         self.fitted_by: dict[str, set[str]] = defaultdict(set)  # login -> the idents its account fits
@@ -402,33 +553,35 @@ class _Decider:
                 continue
             person = self.by_ident.get(ident)
             if person is None:
-                raise ManualMatchError(f"Manual match {ident} -> {typed}: no person of the file has the "
-                                       f"Identifiant PRONOTE {ident}.")
+                raise ManualMatchError(f"Rapprochement manuel {ident} -> {typed} : aucune personne du fichier n'a "
+                                       f"l'Identifiant PRONOTE {ident}.")
             login = self._account_for(typed)
             profile = BY_KEY[person.category].profile
             if login is None:
-                raise ManualMatchError(f"Manual match {ident} -> {typed}: the account {typed} is not in the "
-                                       "directory of the établissement.")
+                raise ManualMatchError(f"Rapprochement manuel {ident} -> {typed} : le compte {typed} n'est pas dans "
+                                       "l'annuaire de l'établissement.")
             if self.accounts[login].profile != profile:
-                raise ManualMatchError(f"Manual match {ident} -> {typed}: the account has the profile "
-                                       f"{self.accounts[login].profile}, not {profile}.")
+                raise ManualMatchError(f"Rapprochement manuel {ident} -> {typed} : le compte a le profil "
+                                       f"{self.accounts[login].profile}, pas {profile}.")
             if login in used:
-                raise ManualMatchError(f"Manual matches {used[login]} and {ident} both use the account {login}.")
+                raise ManualMatchError(f"Rapprochements manuels {used[login]} et {ident} : tous deux utilisent le "
+                                       f"compte {login}.")
             used[login] = ident
             out[ident] = login
         return out
 
-    def _skipped(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+    def _skipped(self) -> dict[str, tuple[str, dict[str, str]]]:
+        """Identifiant -> (reason code, values) of the people the import leaves aside."""
+        out: dict[str, tuple[str, dict[str, str]]] = {}
         for group in duplicate_groups(self.people, self.pnames):
             lines = ", ".join(str(line) for line in sorted(p.line for p in group))
-            idents = frozenset(p.ident for p in group)
+            dated = {p.birth_date is None for p in group}
+            code = "duplicate" if len(dated) == 1 else "duplicate_suspected"
             for person in group:
-                self.groups[person.ident] = idents
-                out[person.ident] = f"duplicate in the file: same nom, prénom and birth date (lines {lines})"
+                out[person.ident] = (code, {"lines": lines})
         for person in self.people:
             if person.category == PUPILS and person.left_on is not None and person.ident not in out:
-                out[person.ident] = f"the pupil has left the établissement (DateSortie {person.left_on:%d/%m/%Y})"
+                out[person.ident] = ("left", {"date": f"{person.left_on:%d/%m/%Y}"})
         return out
 
     def survives(self, ident: str) -> bool:
@@ -491,6 +644,14 @@ class _Decider:
         return cached
 
     def _find_child_accounts(self, person: Person) -> tuple[set[str], set[str]]:
+        """(every account the children may be, the accounts of the children this import pairs).
+
+        Only a child whose own pair is made or kept by this import vouches for
+        a parent: a child of the file, by its decision (a child left aside,
+        ambiguous or unmatched vouches for nobody, whatever its accounts); a
+        child absent from the file, in mode partiel only, by the pair the
+        import leaves in place (complet removes it).
+        """
         possible: set[str] = set()
         sure: set[str] = set()
         for child in person.children:
@@ -502,11 +663,7 @@ class _Decider:
                 decision = self.decisions.get(child)
                 if decision is not None and decision.outcome in MATCHED and decision.login:
                     sure.add(decision.login)
-                elif child in self.skipped:
-                    found = self._skipped_evidence(child)
-                    if found:
-                        sure.add(found)
-            if self.keepable(now, PUPIL_PROFILE):
+            elif self.mode == "partiel" and self._left_in_place(child, now):
                 sure.add(now)  # type: ignore[arg-type]
             if now:
                 possible.add(now)
@@ -514,22 +671,18 @@ class _Decider:
                 possible.add(self.manual[child])
         return possible | sure, sure
 
-    def _skipped_evidence(self, ident: str) -> str | None:
-        """The account a skipped pupil (left, or written twice) certainly is, though it is not bound.
+    def _left_in_place(self, child: str, login: str | None) -> bool:
+        """partiel: the pupil's pair survives the import (its account holds no other identifier, the plan binds
+        it to nobody else)."""
+        if not self.keepable(login, PUPIL_PROFILE) or self.holders.get(login, []) != [child]:  # type: ignore[arg-type]
+            return False
+        return login not in self.pupil_logins
 
-        Its rows fit exactly one account, which nobody else fits and which
-        holds no other surviving identifier: as certain as a match.
-        """
-        fits = self.fits.get(ident, frozenset())
-        if len(fits) != 1:
-            return None
-        (login,) = fits
-        group = self.groups.get(ident, frozenset((ident,)))
-        if not self.fitted_by[login] <= group:
-            return None
-        if any(other not in group and self.survives(other) for other in self.holders.get(login, ())):
-            return None
-        return login
+    @cached_property
+    def pupil_logins(self) -> frozenset[str]:
+        """The accounts the plan binds to pupils of the file (the pupils are decided before the responsables)."""
+        return frozenset(d.login for d in self.decisions.values()
+                         if d.category == PUPILS and d.outcome in MATCHED and d.login)
 
     def _responsable_fits(self, person: Person) -> tuple[frozenset[str], frozenset[str]]:
         names = self.pnames[person.ident]
@@ -549,64 +702,91 @@ class _Decider:
 
     def _decide(self, person: Person, profile: str, fitted_by: dict[str, set[str]],
                 sure_children: frozenset[str] | None) -> Decision:
-        ident, key = person.ident, person.category
+        ident = person.ident
         fits = self.fits[ident]
+        now = self.current.get(ident)
         if ident in self.manual:
             login = self.manual[ident]
-            return Decision(ident, key, "manual", login, "chosen by hand", (login,))
+            return _decision(person, "manual", login, (login,), "manual")
         if ident in self.skipped:
-            return Decision(ident, key, "skipped", None, self.skipped[ident], self._candidates(person, profile))
+            code, values = self.skipped[ident]
+            return _decision(person, "skipped", None, self._candidates(person, profile), code, values,
+                             withdrawn=("left" if code == "left" else "duplicate") if now else None)
         login, refusal = self._evidence(person, fits, fitted_by, sure_children)
         if login is not None:
             if self.plain.get(ident) == login:
-                return Decision(ident, key, "ent", login, "the ENT's automatic matching finds it "
-                                "(same nom, prénom and birth date)", (login,))
+                return _decision(person, "ent", login, (login,), "ent")
             if self.assisted:
-                return Decision(ident, key, "assisted", login, self._why(person, login, sure_children), (login,))
-            refusal = "found by the assisted matching only, which is off (assisted: false)"
-        now = self.current.get(ident)
+                return _decision(person, "assisted", login, (login,), self._why(person, login, sure_children))
+            refusal = ("assisted_off", {})
+        withdrawn = None
         if self.keepable(now, profile):
-            return Decision(ident, key, "kept", now, "already bound to this account; the import keeps it", (now,))
+            withdrawn = self._contested(person, fits, login, now, sure_children)  # type: ignore[arg-type]
+            if withdrawn is None or self.mode == "partiel":
+                candidates = (now,)
+                if withdrawn == "ambiguous":  # for a person to confirm: the bound account first
+                    others = [c for c in self._candidates(person, profile) if c != now]
+                    candidates = (now, *others[:MAX_CANDIDATES - 1])  # type: ignore[assignment]
+                return _decision(person, "kept", now, candidates, "kept", withdrawn=withdrawn)
+        candidates = self._candidates(person, profile)
+        if withdrawn == "ambiguous" and now not in candidates:
+            candidates = (now, *candidates[:MAX_CANDIDATES - 1])  # type: ignore[assignment]
         if refusal is None:
-            return Decision(ident, key, "unmatched", None, self._nothing(person, profile),
-                            self._candidates(person, profile))
+            return _decision(person, "unmatched", None, candidates, *self._nothing(person, profile),
+                             withdrawn=withdrawn)
         outcome = "unmatched" if login is not None else "ambiguous"
-        return Decision(ident, key, outcome, None, refusal, self._candidates(person, profile))
+        return _decision(person, outcome, None, candidates, *refusal, withdrawn=withdrawn)
+
+    def _contested(self, person: Person, fits: frozenset[str], found: str | None, now: str,
+                   sure_children: frozenset[str] | None) -> str | None:
+        """Why the rules would not make the pair the ENT holds now (None: they would, or nothing says otherwise).
+
+        A parent needs a child paired by this import among its account's
+        children. Otherwise a pair stands when no account fits the person
+        (nothing contradicts it: a person made it) or the one fitting account
+        is the bound one; when other accounts or other people fit, the
+        product cannot know which is the person.
+        """
+        if sure_children is not None and not (set(self.accounts[now].children) & sure_children):
+            return "no_paired_child"
+        if not fits or found == now:
+            return None
+        return "ambiguous"
 
     def _evidence(self, person: Person, fits: frozenset[str], fitted_by: dict[str, set[str]],
-                  sure_children: frozenset[str] | None) -> tuple[str | None, str | None]:
-        """(the account the evidence gives, or None and why not; None, None when nothing fits)."""
+                  sure_children: frozenset[str] | None) -> tuple[str | None, tuple[str, dict[str, str]] | None]:
+        """(the account the evidence gives, or None and why not (code, values); None, None when nothing fits)."""
         if not fits:
             return None, None
         if len(fits) > 1:
-            return None, f"{len(fits)} ENT accounts fit"
+            return None, ("several_fit", {"count": str(len(fits))})
         (login,) = fits
         others = fitted_by[login] - {person.ident}
         if others:
             lines = ", ".join(str(n) for n in sorted(self.by_ident[i].line for i in others))
-            return None, f"the only fitting account also fits {len(others)} other person(s) of the file (line {lines})"
+            return None, ("shared_fit", {"count": str(len(others)), "lines": lines})
         if self.taken(login, person.ident):
-            return None, "the only fitting account already holds another Identifiant PRONOTE of this établissement"
+            return None, ("taken", {})
         if sure_children is not None and not (set(self.accounts[login].children) & sure_children):
-            return None, "the only fitting parent account is not linked to a child matched with certainty"
+            return None, ("no_paired_child", {})
         return login, None
 
     def _why(self, person: Person, login: str, sure_children: frozenset[str] | None) -> str:
         names, other = self.pnames[person.ident], self.anames[login]
         if sure_children is not None:
-            return "parent of a matched child, with the same nom and compatible prénoms"
+            return "assisted_parent"
         if person.cas_login and self._account_for(person.cas_login) == login:
-            return "the Identifiant CAS of the file names this account, with the same nom and compatible prénoms"
+            return "assisted_cas"
         if names.birth is None or other.birth is None:
-            return "same nom and prénom; no birth date to compare (weaker rule)"
-        return "same nom, compatible prénoms and the same birth date, written differently"
+            return "assisted_weak"
+        return "assisted_variant"
 
-    def _nothing(self, person: Person, profile: str) -> str:
+    def _nothing(self, person: Person, profile: str) -> tuple[str, dict[str, str]]:
         if person.category == RESPONSABLES:
-            return f"no {profile} account linked to the children's accounts with this nom and prénom"
+            return "none_parent", {"profile": profile}
         if person.category == PUPILS and person.birth_date is None:
-            return "no birth date in the file: a pupil is matched on nom, prénom and birth date"
-        return f"no {profile} account with this nom, prénom and birth date"
+            return "none_no_birth_date", {}
+        return "none", {"profile": profile}
 
     def _candidates(self, person: Person, profile: str) -> tuple[str, ...]:
         """Accounts a person could choose from, at most MAX_CANDIDATES.
@@ -653,10 +833,17 @@ class _Decider:
             for ident in idents:
                 if ident in by_hand:
                     continue
-                old = self.decisions[ident]
-                reason = ("the account was chosen by hand for another identifier" if by_hand
-                          else "the account is bound to several identifiers of the file")
-                self.decisions[ident] = Decision(ident, old.category, "ambiguous", None, reason, (login,))
+                person = self.by_ident[ident]
+                code = "chosen_for_other" if by_hand else "bound_twice"
+                self.decisions[ident] = _decision(person, "ambiguous", None, (login,), code)
+
+
+def _decision(person: Person, outcome: str, login: str | None, candidates: tuple[str, ...], code: str,
+              values: Mapping[str, str] | None = None, *, withdrawn: str | None = None) -> Decision:
+    """A decision with its reason code, its English reason and the values both texts name."""
+    values = dict(values or {})
+    return Decision(person.ident, person.category, outcome, login, REASONS[code].format(**values), candidates,
+                    code, tuple(sorted(values.items())), withdrawn)
 
 
 # --- after the import ---------------------------------------------------------------------

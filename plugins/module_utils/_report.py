@@ -34,9 +34,7 @@ attribute.
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -47,7 +45,12 @@ from typing import Any
 
 import lxml.html
 
-from ansible_collections.ent.pronote.plugins.module_utils._files import make_dir, write_atomic, write_private_csv
+from ansible_collections.ent.pronote.plugins.module_utils._files import (
+    csv_text,
+    make_dir,
+    write_atomic,
+    write_private_csv,
+)
 from ansible_collections.ent.pronote.plugins.module_utils._matching import OUTCOMES as IDENTIFIER_OUTCOMES
 
 #: id of the JSON document's schema; bumped only on a breaking change (fields are only added within one)
@@ -78,7 +81,7 @@ _FILE_STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 STATUS_LABELS = {"failed": ("En échec", "En échec"), "changed": ("Modifié", "Modifiés"),
                  "ok": ("Inchangé", "Inchangés"), "skipped": ("Ignoré", "Ignorés"),
                  "not_run": ("Non traité", "Non traités")}
-STATUS_ICONS = {"failed": "✖", "changed": "●", "ok": "✔", "skipped": "–", "not_run": "○"}
+STATUS_ICONS = {"failed": "✖", "changed": "●", "ok": "✔", "skipped": "–", "not_run": "○", "erreur": "✖"}
 SEVERITY_LABELS = {"erreur": ("Erreur", "Erreurs"), "avertissement": ("Avertissement", "Avertissements"),
                    "info": ("Info", "Infos")}
 SEVERITY_ICONS = {"erreur": "✖", "avertissement": "▲", "info": "ℹ\ufe0e"}
@@ -98,7 +101,21 @@ def status_label(status: str, kind: str, *, plural: bool = False) -> str:
     """The French label of a status of an établissement or of a step."""
     if status == "ok" and kind in ("diagnostic", "preflight"):
         return "OK"
+    if status == FLAGGED:
+        return "Erreurs" if plural else "Erreur"
     return STATUS_LABELS[status][1 if plural else 0]
+
+
+#: what a diagnosed établissement (or its Diagnostic step) whose findings hold an « Erreur » shows, where its run
+#: status is "ok": never « ✔ OK » (the JSON keeps the run's status and gives the worst severity)
+FLAGGED = "erreur"
+
+
+def shown_status(record: Mapping[str, Any], status: str | None, kind: str) -> str | None:
+    """The status the HTML and the CSV show for an établissement or one of its steps (see :data:`FLAGGED`)."""
+    if kind == "diagnostic" and record.get("worst_severity") == "erreur" and status in ("ok", "changed"):
+        return FLAGGED
+    return status
 
 
 # --- build: records -> the report's data ------------------------------------------------------------------
@@ -315,21 +332,7 @@ def _steps_of(data: Mapping[str, Any]) -> list[str]:
     return [step for step in STEPS if step in present]
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell; a text a spreadsheet would take for a formula gets a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return "\ufeff" + out.getvalue()  # a byte order mark: spreadsheets then read UTF-8
+_csv = csv_text  # the one CSV writer (_files): every cell a spreadsheet would run is neutralised
 
 
 def etablissement_columns(data: Mapping[str, Any]) -> list[str]:
@@ -350,7 +353,8 @@ def to_csv_etablissements(data: Mapping[str, Any]) -> str:
     for r in data["etablissements"]:
         sign_on, ids, failure = r["sign_on"] or {}, r["identifiers"] or {}, r["failure"] or {}
         rows.append([
-            r["uai"], r["name"], r["project"], r["status"], status_label(r["status"], data["kind"]),
+            r["uai"], r["name"], r["project"], r["status"],
+            status_label(shown_status(r, r["status"], data["kind"]), data["kind"]),
             *(r["steps"].get(s, "") for s in steps),
             r["findings_count"], r["worst_severity"], "|".join(dict.fromkeys(f["code"] for f in r["findings"])),
             sign_on.get("ok"), sign_on.get("failed"), *(ids.get(o) for o in IDENTIFIER_OUTCOMES),
@@ -603,15 +607,16 @@ def _etablissements_section(data: Mapping[str, Any]) -> lxml.html.HtmlElement:
         step_cells = []
         for s in steps:
             state = r["steps"].get(s)
+            shown = shown_status(r, state, kind) if s == "diagnose" else state
             step_cells.append(_h("td", {"data-value": state or "", "data-etape": s},
-                                 _badge(state, kind) if state else _none()))
+                                 _badge(shown, kind) if shown else _none()))
         worst = r["worst_severity"]
         rows.append(_h("tr", {"data-uai": r["uai"], "data-statut": r["status"], "data-projet": r["project"],
                               "class": f"st-{r['status']}"},
                        _h("td", {"class": "uai", "data-value": r["uai"]}, r["uai"]),
                        _h("td", {"class": "nom", "data-value": r["name"]}, r["name"] or _none()),
                        _h("td", {"class": "projet", "data-value": r["project"]}, r["project"]),
-                       _h("td", {"data-value": r["status"]}, _badge(r["status"], kind)),
+                       _h("td", {"data-value": r["status"]}, _badge(shown_status(r, r["status"], kind), kind)),
                        step_cells,
                        _h("td", {"class": "num" + (f" pire-{worst}" if worst else " zero"),
                                  "data-value": r["findings_count"],
@@ -810,7 +815,7 @@ td.pire-erreur::before, td.pire-avertissement::before, td.pire-info::before { co
 td.pire-info::before { color: var(--info); }
 .badge { display: inline-flex; align-items: center; gap: 3px; padding: 0 7px; border-radius: 999px; font-size: .8rem;
   font-weight: 600; white-space: nowrap; border: 1px solid; line-height: 1.5; }
-.badge.st-failed { color: var(--rouge); background: #fee4e2; border-color: var(--rouge-bord); }
+.badge.st-failed, .badge.st-erreur { color: var(--rouge); background: #fee4e2; border-color: var(--rouge-bord); }
 .badge.st-changed { color: var(--bleu); background: var(--bleu-fond); border-color: var(--bleu-bord); }
 .badge.st-ok { color: var(--vert); background: var(--vert-fond); border-color: var(--vert-bord); }
 .badge.st-skipped { color: var(--gris); background: var(--gris-fond); border-color: var(--gris-bord); }

@@ -91,7 +91,7 @@ ENT_IDENTIFIERS_IMPORT = {
     "max_removed_share": {"type": "float", "default": 0.10},
     "force": {"type": "bool", "default": False},
     "report": {"type": "path"},
-    "max_file_size": {"type": "int", "default": 64 * 1024 * 1024},
+    "max_file_size": {"type": "int", "default": 50 * 1024 * 1024},
     "reuse_verdict": {"type": "bool", "default": True},
     "rapprochement": {"type": "path"},
     "partner": {"type": "str"},

@@ -104,9 +104,9 @@ options:
     description: « Partenaire » of the RapprochementSSO file, the ENT project's name. Defaults to C(ENT).
     type: str
   max_file_size:
-    description: Refuse an identifiers file larger than this many bytes.
+    description: Refuse an identifiers file larger than this many bytes (checked from its size before it is read; 50 MiB by default).
     type: int
-    default: 67108864
+    default: 52428800
   reuse_verdict:
     description:
       - Remember, in the cache directory (mode 0600, counts only), that the file changes nothing on the ENT.
@@ -175,6 +175,21 @@ identifiers:
   returned: success
   type: dict
   sample: {"before": 0, "after": 2304, "added": 2304, "replaced": 0, "removed": 0}
+pairs_withdrawn:
+  description:
+    - Mode complet. Pairs the ENT held that the matching's rules would not make, removed by this import, per
+      kind (C(left) pupils who left, C(duplicate) people written twice in PRONOTE, C(ambiguous) two ENT accounts
+      fit, listed in the file to fill in by hand, C(no_paired_child) parents with no child paired). They count
+      under O(max_removed_share) like any removal. All zero in mode partiel.
+  returned: success
+  type: dict
+  sample: {"left": 3, "duplicate": 2, "ambiguous": 1, "no_paired_child": 4}
+pairs_contested:
+  description: Mode partiel. The same pairs, kept (nothing is removed in mode partiel) and reported. All zero in
+    mode complet.
+  returned: success
+  type: dict
+  sample: {"left": 0, "duplicate": 0, "ambiguous": 2, "no_paired_child": 0}
 report:
   description: Path of the report written.
   returned: when O(report) is set

@@ -95,7 +95,7 @@ options:
   max_file_size:
     description: Largest identifiers file read, in bytes.
     type: int
-    default: 67108864
+    default: 52428800
   max_unrecognised_share:
     description: Share of the file's responsables that may stay without an ENT account before
       C(responsables_non_reconnus) is reported.

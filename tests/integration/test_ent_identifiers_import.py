@@ -17,7 +17,8 @@ import requests
 from _harness import ADMIN_PASSWORD, Sandbox, cas_login_form, run_tasks
 
 #: every test works on its own établissement of the session's sandbox (seed 42)
-HOST = {"complet": 0, "partiel": 1, "guard": 2, "abort": 3, "manual": 4, "mismatch": 5}
+#: (ent_first imports into the établissement mismatch only refuses: that test holds whatever its state)
+HOST = {"complet": 0, "partiel": 1, "guard": 2, "abort": 3, "manual": 4, "mismatch": 5, "ent_first": 5}
 
 
 def uai_for(sandbox: Sandbox, test: str) -> str:
@@ -176,6 +177,28 @@ def test_file_of_another_etablissement_is_refused(sandbox: Sandbox, work: Path) 
     assert sandbox.snapshot() == before
 
 
+def test_a_hostile_path_is_refused_at_once_in_french(sandbox: Sandbox, work: Path) -> None:
+    """Issue 14 §4 through the module: a named pipe, a file over max_file_size; nothing imported, fast."""
+    import time
+
+    uai = uai_for(sandbox, "mismatch")
+    fifo = work / f"{uai}.xml"
+    os.mkfifo(fifo)
+    big = export(sandbox, uai, work / "big.xml")
+    before = sandbox.snapshot()
+    run = run_tasks(sandbox, work, [imp(src=str(fifo)), imp(src=str(big), max_file_size=1000)], hosts=uai)
+    refused = [run.result(uai, 0), run.result(uai, 1)]
+    assert "est un tube nommé, pas un fichier ordinaire" in refused[0]["msg"], refused[0]
+    assert "plus que les 1000 permis (max_file_size)" in refused[1]["msg"], refused[1]
+    assert all(r["failed"] is True for r in refused)
+    assert sandbox.snapshot() == before
+    start = time.perf_counter()
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFileError, read_bounded
+    with pytest.raises(IdentifiersFileError):
+        read_bounded(str(fifo))
+    assert time.perf_counter() - start < 0.5
+
+
 def _cut(src: Path, dest: Path, keep_people: int) -> Path:
     """A file that is still valid XML but holds only the first ``keep_people`` people (a truncated export)."""
     text = src.read_text(encoding="utf-8")
@@ -215,7 +238,7 @@ def test_guard_refuses_a_complet_file_that_removes_too_much(sandbox: Sandbox, wo
     broken = work / "broken.xml"
     broken.write_bytes(full.read_bytes()[: len(full.read_bytes()) // 2])
     bad = run_tasks(sandbox, work, [imp(src=str(broken))], hosts=uai).result(uai)
-    assert bad["failed"] is True and re.search(r"line \d+", bad["msg"]), bad
+    assert bad["failed"] is True and re.search(r"ligne \d+", bad["msg"]), bad
     assert sandbox.snapshot() == before
 
 
@@ -248,17 +271,24 @@ def test_report_then_manual_matches(sandbox: Sandbox, work: Path) -> None:
     with report.open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle, delimiter=";"))
     assert len(rows) == first["people"]
-    left = first["counts"]["total"]["unmatched"] + first["counts"]["total"]["ambiguous"]
+    duplicates = sum(1 for row in rows if row["raison"].startswith(("doublon dans le fichier", "doublon suspecté")))
+    left = first["counts"]["total"]["unmatched"] + first["counts"]["total"]["ambiguous"] + duplicates
     with todo.open(encoding="utf-8-sig") as handle:
         to_fill = list(csv.DictReader(handle, delimiter=";"))
     assert len(to_fill) == left > 0
+    assert all(row["raison"] for row in to_fill)
 
-    # A person decides, from the truth, for the people the ENT knows; the next run binds them.
+    # A person decides, from the truth, for the people the ENT knows (one copy of a duplicate); the next run
+    # binds them.
     known = truth(sandbox, uai)
-    decided = [row for row in to_fill if known[row["identifiant_pronote"]]["login"]]
+    decided, chosen = [], set()
+    for row in to_fill:
+        login = known[row["identifiant_pronote"]]["login"]
+        if login and login not in chosen:
+            chosen.add(login)
+            decided.append(row)
+            row["compte_ent"] = login
     assert decided, "no unmatched person has an ENT account in this établissement"
-    for row in decided:
-        row["compte_ent"] = known[row["identifiant_pronote"]]["login"]
     with todo.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(to_fill[0]), delimiter=";")
         writer.writeheader()
@@ -267,9 +297,121 @@ def test_report_then_manual_matches(sandbox: Sandbox, work: Path) -> None:
     assert second["changed"] is True and second["counts"]["total"]["manual"] == len(decided), second
     pairs = assert_no_wrong_pair(sandbox, uai)
     assert all(pairs.get(row["identifiant_pronote"]) == row["compte_ent"] for row in decided)
-    # without the file, the decisions stay: they are kept, not removed
-    third = run_tasks(sandbox, work, [imp(src=str(src))], hosts=uai).result(uai)
-    assert third["changed"] is False and third["counts"]["total"]["kept"] >= len(decided), third
+    # given back again (the inventory keeps pointing at the file), the decisions stay
+    third = run_tasks(sandbox, work, [imp(src=str(src), manual_matches=str(todo))], hosts=uai).result(uai)
+    assert third["changed"] is False and third["counts"]["total"]["manual"] == len(decided), third
+    # without the file, a decision no evidence contradicts is kept; one the rules would not make (a duplicate,
+    # an ambiguous pair) is withdrawn, and counted by kind
+    fourth = run_tasks(sandbox, work, [imp(src=str(src))], hosts=uai).result(uai)
+    assert sum(fourth["pairs_withdrawn"].values()) == fourth["identifiers"]["removed"], fourth
+    assert fourth["counts"]["total"]["kept"] + fourth["identifiers"]["removed"] >= len(decided), fourth
+    assert_no_wrong_pair(sandbox, uai)
+
+
+# --- after the ENT's own plain import (issue 14 §3) -------------------------------------------------
+
+def _console(sandbox: Sandbox, uai: str):
+    from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
+    from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
+
+    gv = sandbox.group_vars(sandbox.group_of(uai))
+    return KdecoleConsole(ConsoleSettings(gv["ent_console_url"], gv["ent_admin_login"], ADMIN_PASSWORD,
+                                          HttpSettings(ca_path=sandbox.ca), session_cache=False))
+
+
+def plain_import(sandbox: Sandbox, uai: str, src: Path) -> dict[str, str]:
+    """The ENT's own import, as a person clicking « Valider » six times: every step as the ENT proposes it."""
+    console = _console(sandbox, uai)
+    page, _left = console.start_import(uai, "complet", src.name, src.read_bytes())
+    while not page.finished:
+        page = console.validate_step(page, {row.ident: row.login for row in page.rows if row.login})
+    return ent_pairs(sandbox, uai)
+
+
+def _messy_file(sandbox: Sandbox, uai: str, work: Path) -> tuple[Path, dict[str, list[str]]]:
+    """The school's file, made to hold what the ENT's plain import binds and the rules would not:
+
+    a responsable the ENT recognises, all of whose children have left (DateSortie), and a pupil the ENT
+    recognises written a second time with a prénom the ENT compares exactly and the product does not ("Léa.").
+    Returns the file and the identifiers of each kind.
+    """
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import read_identifiers
+
+    src = export(sandbox, uai, work / "original.xml")
+    bound = plain_import(sandbox, uai, src)
+    file = read_identifiers(src)
+    pupils = {p.ident for p in file.people if p.category == "eleves" and not p.left_on}
+    parent = next(p for p in file.people if p.category == "responsables" and p.ident in bound and p.children
+                  and all(c in pupils and c in bound for c in p.children))
+    twin = next(p for p in file.people if p.category == "eleves" and p.ident in bound and p.ident not in parent.children
+                and p.birth_date and not p.left_on)
+    text = src.read_text(encoding="utf-8")
+    for child in parent.children:
+        text, n = re.subn(f'(<Eleve Identifiant="{child}"[^>]*?)(/?>)', r'\1 DateSortie="2025-07-04"\2', text)
+        assert n == 1
+    copy = "ZZZZ" + twin.ident[4:]
+    assert copy not in text
+    line = re.search(f'<Eleve Identifiant="{twin.ident}"[^>]*/>', text).group(0)
+    twin_line = line.replace(twin.ident, copy).replace(f'Prenom="{twin.prenom}"', f'Prenom="{twin.prenom}."')
+    text = text.replace(line, line + "\r\n    " + twin_line)
+    messy = work / f"{uai}.xml"
+    messy.write_text(text, encoding="utf-8")
+    return messy, {"left": list(parent.children), "no_paired_child": [parent.ident], "duplicate": [twin.ident, copy]}
+
+
+def test_pairs_the_ents_own_import_made_are_judged_by_the_same_rules(sandbox: Sandbox, work: Path) -> None:
+    uai = uai_for(sandbox, "ent_first")
+    src, kinds = _messy_file(sandbox, uai, work)
+    plain = plain_import(sandbox, uai, src)
+    contested = {ident for idents in kinds.values() for ident in idents if ident in plain}
+    assert set(kinds["left"]) | set(kinds["no_paired_child"]) | {kinds["duplicate"][0]} <= contested, \
+        "the ENT's plain import did not bind what the test expects"
+
+    # mode partiel: nothing removed, the same pairs reported
+    partiel = run_tasks(sandbox, work, [imp(src=str(src), mode="partiel")], hosts=uai).result(uai)
+    assert partiel["identifiers"]["removed"] == 0, partiel
+    assert plain.items() <= ent_pairs(sandbox, uai).items()
+    reported = partiel["pairs_contested"]
+    assert reported["left"] >= len(kinds["left"]) and reported["duplicate"] >= 1, reported
+    assert reported["no_paired_child"] >= 1, reported
+    assert sum(partiel["pairs_withdrawn"].values()) == 0
+
+    # mode complet: those pairs end unpaired, counted by kind and by the removal guard
+    plain_import(sandbox, uai, src)
+    before = sandbox.snapshot()
+    guarded = run_tasks(sandbox, work, [imp(src=str(src), mode="complet", max_removed_share=0.0)],
+                        hosts=uai).result(uai)
+    assert guarded["failed"] is True and "max_removed_share" in guarded["msg"], guarded
+    assert "paires que les règles ne feraient pas" in guarded["msg"] and "élèves sortis" in guarded["msg"], guarded
+    assert sandbox.snapshot() == before
+    report = work / "rapports" / f"{uai}.csv"
+    complet = run_tasks(sandbox, work, [imp(src=str(src), mode="complet", report=str(report), max_removed_share=0.5)],
+                        hosts=uai).result(uai)
+    assert "pairs_withdrawn" in complet, complet
+    withdrawn = complet["pairs_withdrawn"]
+    assert withdrawn["left"] >= len(kinds["left"]) and withdrawn["duplicate"] >= 1, withdrawn
+    assert withdrawn["no_paired_child"] >= 1, withdrawn
+    assert complet["identifiers"]["removed"] >= sum(withdrawn.values()), complet
+    pairs = assert_no_wrong_pair(sandbox, uai)
+    assert not contested & set(pairs), "a pair the rules would not make is still held"
+    # the pairs that remain are exactly those the rules make (the report's compte_ent column)
+    with report.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    assert pairs == {row["identifiant_pronote"]: row["compte_ent"] for row in rows if row["compte_ent"]}
+    # the duplicate is in the file to fill in, with its reason and candidate; a person confirms one copy
+    todo = Path(complet["manual_matches_template"])
+    with todo.open(encoding="utf-8-sig") as handle:
+        to_fill = {row["identifiant_pronote"]: row for row in csv.DictReader(handle, delimiter=";")}
+    original, copy = kinds["duplicate"]
+    assert to_fill[original]["raison"].startswith("doublon") and to_fill[copy]["candidats"] == plain[original]
+    chosen = work / "choix.csv"
+    chosen.write_text(f"identifiant_pronote;compte_ent\r\n{original};{plain[original]}\r\n", encoding="utf-8")
+    confirmed = run_tasks(sandbox, work, [imp(src=str(src), manual_matches=str(chosen), max_removed_share=0.5)],
+                          hosts=uai).result(uai)
+    assert confirmed["changed"] is True and confirmed["counts"]["total"]["manual"] == 1, confirmed
+    assert assert_no_wrong_pair(sandbox, uai)[original] == plain[original]
+    again = run_tasks(sandbox, work, [imp(src=str(src), manual_matches=str(chosen))], hosts=uai).result(uai)
+    assert again["changed"] is False, again
 
 
 def imports_of(sandbox: Sandbox, uai: str) -> list[tuple[str, int]]:
@@ -284,16 +426,11 @@ def imports_of(sandbox: Sandbox, uai: str) -> list[tuple[str, int]]:
 
 def test_an_import_left_in_progress_by_a_killed_run_is_interrupted_and_said(clean_faults: Sandbox,
                                                                              work: Path) -> None:
-    from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
-    from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
-
     sandbox = clean_faults
     uai = uai_for(sandbox, "abort")
     src = export(sandbox, uai, work / f"{uai}.xml")
-    group = sandbox.group_vars(sandbox.group_of(uai))
     # A run killed after its first step: the import stays « en cours » at step 2/6.
-    console = KdecoleConsole(ConsoleSettings(group["ent_console_url"], group["ent_admin_login"], ADMIN_PASSWORD,
-                                             HttpSettings(ca_path=sandbox.ca), session_cache=False))
+    console = _console(sandbox, uai)
     page, left = console.start_import(uai, "complet", src.name, src.read_bytes())
     assert left is None
     console.validate_step(page, {})

@@ -469,36 +469,36 @@ def test_errors_name_the_file_when_given_a_path(tmp_path):
     assert str(path) in str(err)
     assert err.filename == str(path)
     assert err.line == line_of(data, "TROPCOURT")
-    assert f"line {err.line}" in str(err)
+    assert f"ligne {err.line}" in str(err)
 
 
 def test_a_missing_file_is_refused_with_its_name(tmp_path):
     err = refused(tmp_path / "absent.xml")
-    assert "absent.xml" in str(err) and "cannot read" in str(err)
+    assert "absent.xml" in str(err) and "illisible" in str(err)
 
 
 def test_a_directory_is_refused(tmp_path):
     err = refused(str(tmp_path))
-    assert "cannot read" in str(err)
+    assert f"{tmp_path} est un répertoire, pas un fichier ordinaire" in str(err)
 
 
 def test_error_classes():
     err = refused(b"<x/>")
     assert isinstance(err, ValidationError) and isinstance(err, EntPronoteError)
     assert err.problems == [err.cause]
-    assert str(err).startswith("Not a valid PRONOTE identifiers file (line 1: ")
+    assert str(err).startswith("Fichier d'identifiants PRONOTE refusé (ligne 1 : ")
 
 
 # --- size -----------------------------------------------------------------------------------------
 
-def test_default_max_bytes_is_generous():
-    assert DEFAULT_MAX_BYTES >= 64 * 1024 * 1024
+def test_default_max_bytes_is_50_mib():
+    assert DEFAULT_MAX_BYTES == 50 * 1024 * 1024
 
 
 def test_bytes_over_the_limit_are_refused_before_parsing():
     data = b"<not xml at all" * 100
     err = refused(data, max_bytes=len(data) - 1)
-    assert "more than the" in err.cause and err.line is None
+    assert "le fichier fait 1500 octets, plus que les 1499 permis" in err.cause and err.line is None
     read_identifiers(build(), max_bytes=len(build()))  # exactly the limit is fine
 
 
@@ -506,7 +506,7 @@ def test_a_path_over_the_limit_is_refused_before_reading(tmp_path):
     path = tmp_path / "gros.xml"
     path.write_bytes(build())
     err = refused(path, max_bytes=100)
-    assert f"{path.stat().st_size} bytes, more than the 100 allowed" in str(err)
+    assert f"le fichier fait {path.stat().st_size} octets, plus que les 100 permis" in str(err)
     assert str(path) in str(err)
 
 
@@ -533,78 +533,78 @@ def _replace(old: str, new: str):
 
 REFUSALS = {
     # name: (make the file, text on the refused line (None: line 1), words of the cause)
-    "unclosed-tag": (_replace("</Eleves>", "</Eleve>"), "</Eleve>\n  <Responsables>", "not well-formed"),
-    "garbage-after-root": (lambda: build() + b"<autre/>", "<autre/>", "not well-formed"),
-    "not-xml": (lambda: b"Identifiant;Nom;Prenom\n73WNQJFY5T8H0001;A;B\n", None, "not well-formed"),
-    "wrong-root": (lambda: build(root="Identifiants"), "<Identifiants ", "root element is <Identifiants>"),
-    "rapprochement-root": (lambda: build(root="PARTENAIRE_INDEX"), "<PARTENAIRE_INDEX", "expected <IdentifiantsPRONOTE>"),
+    "unclosed-tag": (_replace("</Eleves>", "</Eleve>"), "</Eleve>\n  <Responsables>", "XML mal formé"),
+    "garbage-after-root": (lambda: build() + b"<autre/>", "<autre/>", "XML mal formé"),
+    "not-xml": (lambda: b"Identifiant;Nom;Prenom\n73WNQJFY5T8H0001;A;B\n", None, "XML mal formé"),
+    "wrong-root": (lambda: build(root="Identifiants"), "<Identifiants ", "l'élément racine est <Identifiants>"),
+    "rapprochement-root": (lambda: build(root="PARTENAIRE_INDEX"), "<PARTENAIRE_INDEX", "<IdentifiantsPRONOTE> attendu"),
     "unknown-category": (lambda: build({"Professeurs": [], "Etudiants": []}), "<Etudiants>",
-                         "unknown element <Etudiants> where a category is expected"),
+                         "élément <Etudiants> inconnu là où une catégorie est attendue"),
     "category-twice": (lambda: build({"Eleves": [], "Responsables": []}).replace(b"<Responsables>", b"<Eleves>")
                        .replace(b"</Responsables>", b"</Eleves>"), "<Eleves>\n  </Eleves>\n</Identifiants",
-                       "<Eleves> appears twice (first on line 3)"),
+                       "<Eleves> figure deux fois (d'abord ligne 3)"),
     "categories-out-of-order": (lambda: build({"Responsables": [], "Eleves": []}), "<Eleves>",
-                                "<Eleves> comes after <Responsables>"),
+                                "<Eleves> vient après <Responsables>"),
     "person-in-wrong-container": (_replace('<Eleve Identifiant="73WNQJFY5T8H0010"',
                                            '<Professeur Identifiant="73WNQJFY5T8H0010"'),
                                   '<Professeur Identifiant="73WNQJFY5T8H0010"',
-                                  "unknown element <Professeur> inside <Eleves>: expected <Eleve>"),
+                                  "élément <Professeur> inconnu dans <Eleves> : <Eleve> attendu"),
     "missing-identifiant": (lambda: build(_people(n10={"Identifiant": None})), 'Nom="BŒUF" Prenom="Léa"',
-                            "<Eleve> has no attribute Identifiant"),
-    "missing-nom": (lambda: build(_people(n2={"Nom": None})), ident(2), "<Professeur> has no attribute Nom"),
-    "missing-prenom": (lambda: build(_people(n50={"Prenom": None})), ident(50), "<Personnel> has no attribute Prenom"),
+                            "<Eleve> n'a pas d'attribut Identifiant"),
+    "missing-nom": (lambda: build(_people(n2={"Nom": None})), ident(2), "<Professeur> n'a pas d'attribut Nom"),
+    "missing-prenom": (lambda: build(_people(n50={"Prenom": None})), ident(50), "<Personnel> n'a pas d'attribut Prenom"),
     "missing-uai": (lambda: build(header={k: v for k, v in HEADER.items() if k != "UAI"}), "<IdentifiantsPRONOTE",
-                    "no attribute UAI"),
+                    "pas d'attribut UAI"),
     "missing-version": (lambda: build(header={k: v for k, v in HEADER.items() if k != "Version"}),
-                        "<IdentifiantsPRONOTE", "no attribute Version"),
+                        "<IdentifiantsPRONOTE", "pas d'attribut Version"),
     "missing-date-export": (lambda: build(header={k: v for k, v in HEADER.items() if k != "DateExport"}),
-                            "<IdentifiantsPRONOTE", "no attribute DateExport"),
-    "ident-lowercase": (_replace(ident(1), "73wnqjfy5t8h0001"), "73wnqjfy5t8h0001", "is not 16 characters of A-Z and 0-9"),
-    "ident-15": (_replace(ident(1), ident(1)[:-1]), f'"{ident(1)[:-1]}"', "is not 16 characters"),
-    "ident-17": (_replace(ident(1), ident(1) + "X"), ident(1) + "X", "is not 16 characters"),
-    "ident-space": (_replace(ident(30), ident(30)[:8] + " " + ident(30)[9:]), ident(30)[:8] + " ", "is not 16"),
-    "ident-trailing-space": (_replace(f'"{ident(30)}"', f'"{ident(30)} "'), f"{ident(30)} ", "is not 16"),
-    "ident-accent": (_replace(ident(40), "É" + ident(40)[1:]), "É" + ident(40)[1:], "is not 16"),
-    "ident-hyphen": (_replace(ident(40), ident(40)[:15] + "-"), ident(40)[:15] + "-", "is not 16"),
-    "ident-empty": (_replace(f'Identifiant="{ident(40)}"', 'Identifiant=""'), 'Identifiant=""', "is not 16"),
+                            "<IdentifiantsPRONOTE", "pas d'attribut DateExport"),
+    "ident-lowercase": (_replace(ident(1), "73wnqjfy5t8h0001"), "73wnqjfy5t8h0001", "n'est pas fait de 16 caractères A-Z et 0-9"),
+    "ident-15": (_replace(ident(1), ident(1)[:-1]), f'"{ident(1)[:-1]}"', "n'est pas fait de 16 caractères"),
+    "ident-17": (_replace(ident(1), ident(1) + "X"), ident(1) + "X", "n'est pas fait de 16 caractères"),
+    "ident-space": (_replace(ident(30), ident(30)[:8] + " " + ident(30)[9:]), ident(30)[:8] + " ", "n'est pas fait de 16"),
+    "ident-trailing-space": (_replace(f'"{ident(30)}"', f'"{ident(30)} "'), f"{ident(30)} ", "n'est pas fait de 16"),
+    "ident-accent": (_replace(ident(40), "É" + ident(40)[1:]), "É" + ident(40)[1:], "n'est pas fait de 16"),
+    "ident-hyphen": (_replace(ident(40), ident(40)[:15] + "-"), ident(40)[:15] + "-", "n'est pas fait de 16"),
+    "ident-empty": (_replace(f'Identifiant="{ident(40)}"', 'Identifiant=""'), 'Identifiant=""', "n'est pas fait de 16"),
     "enfant-bad-ident": (_replace(f'Enfant Identifiant="{ident(10)}"', 'Enfant Identifiant="PASBON"'), "PASBON",
-                         "Identifiant 'PASBON' of <Enfant> is not 16 characters"),
+                         "Identifiant 'PASBON' de <Enfant> n'est pas fait de 16 caractères"),
     "enfant-no-ident": (_replace(f'Enfant Identifiant="{ident(10)}"', 'Enfant Ident="x"'), 'Ident="x"',
-                        "<Enfant> has no attribute Identifiant"),
-    "uai-pattern": (lambda: build(header=dict(HEADER, UAI="067123C")), "<IdentifiantsPRONOTE", "is not a UAI"),
-    "uai-lowercase": (lambda: build(header=dict(HEADER, UAI="0671234c")), "<IdentifiantsPRONOTE", "is not a UAI"),
+                        "<Enfant> n'a pas d'attribut Identifiant"),
+    "uai-pattern": (lambda: build(header=dict(HEADER, UAI="067123C")), "<IdentifiantsPRONOTE", "n'est pas un UAI"),
+    "uai-lowercase": (lambda: build(header=dict(HEADER, UAI="0671234c")), "<IdentifiantsPRONOTE", "n'est pas un UAI"),
     "uai-check-letter": (lambda: build(header=dict(HEADER, UAI="0671234D")), "<IdentifiantsPRONOTE",
                          "check letter should be C"),
-    "uai-empty": (lambda: build(header=dict(HEADER, UAI="")), "<IdentifiantsPRONOTE", "is not a UAI"),
+    "uai-empty": (lambda: build(header=dict(HEADER, UAI="")), "<IdentifiantsPRONOTE", "n'est pas un UAI"),
     "date-feb-30": (lambda: build(_people(n10={"DateNaissance": "2012-02-30"})), ident(10),
-                    "DateNaissance '2012-02-30' is not a date"),
+                    "DateNaissance '2012-02-30' n'est pas une date"),
     "date-fr-31-04": (lambda: build(_people(n1={"DateNaissance": "31/04/1975"})), ident(1),
-                      "DateNaissance '31/04/1975' is not a date (yyyy-mm-dd or dd/mm/yyyy)"),
-    "date-slashes-iso": (lambda: build(_people(n40={"DateNaissance": "1968/01/15"})), ident(40), "not a date"),
-    "date-dashes-fr": (lambda: build(_people(n40={"DateNaissance": "15-01-1968"})), ident(40), "not a date"),
-    "date-short": (lambda: build(_people(n40={"DateNaissance": "1/2/1968"})), ident(40), "not a date"),
-    "date-with-zone": (lambda: build(_people(n40={"DateNaissance": "1968-01-15Z"})), ident(40), "not a date"),
-    "date-words": (lambda: build(_people(n40={"DateNaissance": "inconnue"})), ident(40), "not a date"),
-    "date-arabic-digits": (lambda: build(_people(n40={"DateNaissance": "١٩٦٨-01-15"})), ident(40), "not a date"),
+                      "DateNaissance '31/04/1975' n'est pas une date (aaaa-mm-jj ou jj/mm/aaaa)"),
+    "date-slashes-iso": (lambda: build(_people(n40={"DateNaissance": "1968/01/15"})), ident(40), "pas une date"),
+    "date-dashes-fr": (lambda: build(_people(n40={"DateNaissance": "15-01-1968"})), ident(40), "pas une date"),
+    "date-short": (lambda: build(_people(n40={"DateNaissance": "1/2/1968"})), ident(40), "pas une date"),
+    "date-with-zone": (lambda: build(_people(n40={"DateNaissance": "1968-01-15Z"})), ident(40), "pas une date"),
+    "date-words": (lambda: build(_people(n40={"DateNaissance": "inconnue"})), ident(40), "pas une date"),
+    "date-arabic-digits": (lambda: build(_people(n40={"DateNaissance": "١٩٦٨-01-15"})), ident(40), "pas une date"),
     "date-sortie": (lambda: build(_people(n11={"DateSortie": "2025-13-01"})), ident(11), "DateSortie '2025-13-01'"),
     "date-export": (lambda: build(header=dict(HEADER, DateExport="hier")), "<IdentifiantsPRONOTE",
-                    "DateExport 'hier' is not a date and time"),
+                    "DateExport 'hier' n'est pas une date et une heure"),
     "date-export-bad-hour": (lambda: build(header=dict(HEADER, DateExport="2025-09-01T25:00:00")),
                              "<IdentifiantsPRONOTE", "DateExport"),
     "boolean-acces": (lambda: build(_people(n20={"AccesEspaceParents": "oui"})), ident(20),
-                      "AccesEspaceParents 'oui' is not a boolean (true, false, 1 or 0)"),
+                      "AccesEspaceParents 'oui' n'est pas un booléen (true, false, 1 ou 0)"),
     "boolean-header": (lambda: build(header=dict(HEADER, UniquementSansIdentifiantCAS="yes")), "<IdentifiantsPRONOTE",
-                       "UniquementSansIdentifiantCAS 'yes' is not a boolean"),
+                       "UniquementSansIdentifiantCAS 'yes' n'est pas un booléen"),
     "child-element-of-teacher": (lambda: build(_people(n2={"_inner": "<Classe Nom='5A'/>"})), "<Classe",
-                                 "unexpected element <Classe> inside <Professeur>"),
+                                 "élément <Classe> inattendu dans <Professeur>"),
     "other-child-of-responsable": (lambda: build(_people(n20={"_inner": "<Eleve/>"})), "<Eleve/>",
-                                   "only <Enfant> may appear there"),
+                                   "seul <Enfant> peut y figurer"),
     "element-inside-enfant": (_replace(f'<Enfant Identifiant="{ident(10)}"/>',
                                        f'<Enfant Identifiant="{ident(10)}"><X/></Enfant>'), "<X/>",
-                              "unexpected element <X> inside <Enfant>"),
-    "text-inside-person": (lambda: build(_people(n2={"_inner": "bonjour"})), "bonjour", "unexpected text 'bonjour'"),
-    "text-inside-root": (lambda: build(inside_root="du texte"), "du texte", "unexpected text 'du texte'"),
-    "text-inside-container": (_replace("<Personnels>", "<Personnels>texte"), "texte", "unexpected text 'texte'"),
+                              "élément <X> inattendu dans <Enfant>"),
+    "text-inside-person": (lambda: build(_people(n2={"_inner": "bonjour"})), "bonjour", "texte 'bonjour' inattendu"),
+    "text-inside-root": (lambda: build(inside_root="du texte"), "du texte", "texte 'du texte' inattendu"),
+    "text-inside-container": (_replace("<Personnels>", "<Personnels>texte"), "texte", "texte 'texte' inattendu"),
     "undeclared-entity": (_replace('Nom="GERVAIS"', 'Nom="&gervais;"'), "&gervais;", "Entity 'gervais' not defined"),
 }
 
@@ -617,7 +617,7 @@ def test_refusals_name_the_problem_and_its_line(name):
     expected_line = 1 if needle is None else line_of(data, needle)
     assert err.line == expected_line, (str(err), expected_line)
     assert words in err.cause, str(err)
-    assert f"line {expected_line}: " in str(err)
+    assert f"ligne {expected_line} : " in str(err)
 
 
 @pytest.mark.parametrize("first, second, element_a, element_b", [
@@ -633,8 +633,8 @@ def test_an_identifier_given_twice_names_both_lines(first, second, element_a, el
     line_a = line_of(data, f'<{element_a} Identifiant="{ident(first)}"')
     line_b = line_of(data, f'<{element_b} Identifiant="{ident(first)}"', 2 if element_a == element_b else 1)
     assert err.line == line_b
-    assert f"Identifiant {ident(first)} is given to two people: the {element_a} on line {line_a} and the " \
-           f"{element_b} on line {line_b}" in err.cause
+    assert f"l'Identifiant {ident(first)} est donné à deux personnes : le {element_a} ligne {line_a} et le " \
+           f"{element_b} ligne {line_b}" in err.cause
 
 
 @pytest.mark.parametrize("target, element", [(1, "Professeur"), (30, "MaitreDeStage"), (21, "Responsable"),
@@ -645,10 +645,10 @@ def test_enfant_pointing_to_a_non_pupil_is_refused(target, element):
     err = refused(data)
     assert err.line == line_of(data, f'<Enfant Identifiant="{ident(target)}"/>')
     if element is None:
-        assert f"Enfant {ident(20)} is this Responsable itself, not an Eleve" in err.cause
+        assert f"l'Enfant {ident(20)} est ce Responsable lui-même, pas un Eleve" in err.cause
     else:
         where = line_of(data, f'<{element} Identifiant="{ident(target)}"')
-        assert f"Enfant {ident(target)} is the {element} on line {where}, not an Eleve" in err.cause
+        assert f"l'Enfant {ident(target)} est le {element} de la ligne {where}, pas un Eleve" in err.cause
 
 
 # --- encodings refused --------------------------------------------------------------------------
@@ -660,55 +660,55 @@ def test_latin_1_bytes_in_an_undeclared_file_are_refused_at_their_line():
     data = build(header=ASCII_HEADER, encoding=None, codec="latin-1")
     err = refused(data)
     assert err.line == line_of(data, ident(1))  # Marie-Désirée is the first non-ASCII name
-    assert "byte 0xE9 is not valid UTF-8 (no encoding declared: UTF-8 assumed)" in err.cause
+    assert "l'octet 0xE9 n'est pas du UTF-8 valide (aucun encodage déclaré : UTF-8 supposé)" in err.cause
 
 
 def test_latin_1_bytes_declared_as_utf8_are_refused():
     data = build(header=ASCII_HEADER, codec="latin-1")
     err = refused(data)
-    assert err.line == line_of(data, ident(1)) and "is not valid UTF-8" in err.cause
-    assert "assumed" not in err.cause
+    assert err.line == line_of(data, ident(1)) and "n'est pas du UTF-8 valide" in err.cause
+    assert "supposé" not in err.cause
 
 
 def test_an_undefined_windows_1252_byte_is_refused():
     data = build({}, encoding="windows-1252", crlf=True).replace(b"</IdentifiantsPRONOTE>", b"<!-- \x81 -->\r\n</IdentifiantsPRONOTE>")
     err = refused(data)
-    assert err.line == 3 and "0x81 is not valid windows-1252" in err.cause
+    assert err.line == 3 and "0x81 n'est pas du windows-1252 valide" in err.cause
 
 
 def test_non_ascii_in_a_us_ascii_file_is_refused():
     data = build(encoding="US-ASCII", codec="utf-8")
-    assert "not valid US-ASCII" in refused(data).cause
+    assert "n'est pas du US-ASCII valide" in refused(data).cause
 
 
 @pytest.mark.parametrize("name", ["ISO-8859-15", "UTF-16", "EBCDIC-US", "Shift_JIS", "macintosh"])
 def test_other_declared_encodings_are_refused(name):
     err = refused(build(encoding=name, codec="utf-8"))
-    assert err.line == 1 and f"encoding {name} is not supported" in err.cause
+    assert err.line == 1 and f"l'encodage {name} n'est pas pris en charge" in err.cause
 
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
 def test_utf16_and_utf32_files_are_refused(codec):
     text = build(encoding=None).decode("utf-8")
     err = refused(text.encode(codec))
-    assert err.line == 1 and ("UTF-16" in err.cause or "not valid" in err.cause)
+    assert err.line == 1 and ("UTF-16" in err.cause or "valide" in err.cause)
 
 
 def test_bom_contradicting_the_declaration_is_refused():
     err = refused(build(bom=True, encoding="ISO-8859-1"))
-    assert err.line == 1 and "byte order mark" in err.cause
+    assert err.line == 1 and "marque d'ordre des octets" in err.cause
 
 
 def test_malformed_declaration_is_refused():
     data = build().replace(b'<?xml version="1.0" encoding="UTF-8"?>', b'<?xml version="1.0" encoding=UTF-8?>')
     err = refused(data)
-    assert err.line == 1 and "XML declaration" in err.cause
+    assert err.line == 1 and "déclaration XML" in err.cause
 
 
 def test_declaration_not_at_the_start_is_refused():
     data = b"\n" + build()
     err = refused(data)
-    assert err.line in (1, 2) and "not well-formed" in err.cause
+    assert err.line in (1, 2) and "XML mal formé" in err.cause
 
 
 # --- empty and truncated --------------------------------------------------------------------------
@@ -716,7 +716,7 @@ def test_declaration_not_at_the_start_is_refused():
 @pytest.mark.parametrize("data", [b"", b"   \r\n\t", b"\xef\xbb\xbf"])
 def test_an_empty_file_is_refused(data):
     err = refused(data)
-    assert err.line == 1 and ("empty" in err.cause or "not well-formed" in err.cause)
+    assert err.line == 1 and ("vide" in err.cause or "XML mal formé" in err.cause)
 
 
 @pytest.mark.parametrize("fraction", [0.1, 0.3, 0.5, 0.7, 0.9, 0.99])
@@ -724,7 +724,7 @@ def test_a_truncated_file_is_refused_at_its_last_line(fraction):
     whole = build(crlf=True)
     data = whole[: int(len(whole) * fraction)]
     err = refused(data)
-    assert "not well-formed" in err.cause or "truncated" in err.cause
+    assert "XML mal formé" in err.cause or "tronqué" in err.cause
     assert err.line in (data.count(b"\n") + 1, data.count(b"\n"))
 
 
@@ -732,7 +732,7 @@ def test_a_file_cut_in_the_middle_of_a_character_is_refused_as_truncated():
     whole = build()
     cut = whole.index("Œ".encode()) + 1
     err = refused(whole[:cut])
-    assert err.cause == "the file ends in the middle of a character: it is truncated"
+    assert err.cause == "le fichier s'arrête au milieu d'un caractère : il est tronqué"
     assert err.line == line_of(whole, "BŒUF")
 
 
@@ -740,7 +740,7 @@ def test_a_file_cut_just_before_the_end_tag_is_refused():
     whole = build()
     data = whole[: whole.rindex(b"</IdentifiantsPRONOTE>")]
     err = refused(data)
-    assert "not well-formed" in err.cause and err.line == data.count(b"\n") + 1
+    assert "XML mal formé" in err.cause and err.line == data.count(b"\n") + 1
 
 
 def test_line_numbers_past_65535_are_right():
@@ -795,7 +795,7 @@ def test_hostile_files_are_refused_fast(name):
     data = HOSTILE[name].encode("utf-8")
     err, seconds = _timed_refusal(data)
     assert seconds < HOSTILE_BOUND
-    assert "is not allowed" in err.cause
+    assert "interdit" in err.cause
     assert err.line == line_of(data, "<!")
     assert "root:" not in str(err)  # /etc/passwd never read
 
@@ -841,9 +841,9 @@ def test_fixture_bom_and_prefixed_namespace():
 @pytest.mark.parametrize("name, line, words", [
     ("xxe.xml", 2, "<!DOCTYPE"),
     ("billion_laughs.xml", 2, "<!DOCTYPE"),
-    ("tronque.xml", 9, "not well-formed"),
-    ("doublon.xml", 6, "given to two people: the Eleve on line 5 and the Eleve on line 6"),
-    ("enfant_professeur.xml", 9, "the Professeur on line 3, not an Eleve"),
+    ("tronque.xml", 9, "XML mal formé"),
+    ("doublon.xml", 6, "donné à deux personnes : le Eleve ligne 5 et le Eleve ligne 6"),
+    ("enfant_professeur.xml", 9, "le Professeur de la ligne 3, pas un Eleve"),
 ])
 def test_bad_fixtures(name, line, words):
     path = FIXTURES / name
@@ -891,3 +891,107 @@ def test_every_fixture_file_is_small_and_present():
             "tronque.xml", "doublon.xml", "enfant_professeur.xml"} <= set(names)
     for name in names:
         assert os.path.getsize(FIXTURES / name) < 10_000
+
+
+# --- the reader's bounds (issue 14 §4) ---------------------------------------------------------------
+
+def test_an_attribute_longer_than_1000_characters_is_refused_naming_its_line():
+    people = sample()
+    people["Eleves"][1]["Nom"] = "A" * (2 * 1024 * 1024)  # 2 MiB
+    data = build(people)
+    start = time.perf_counter()
+    err = refused(data)
+    assert time.perf_counter() - start < HOSTILE_BOUND
+    line = line_of(data, ident(11))
+    assert err.line == line
+    assert f"attribut Nom trop long ligne {line}" in str(err) and str(err).startswith("Fichier d'identifiants")
+    people["Eleves"][1]["Nom"] = "A" * 1000  # the bound itself is fine
+    assert read_identifiers(build(people)).person(ident(11)).nom == "A" * 1000
+
+
+@pytest.mark.parametrize("kind, needle, words", [
+    ("attribute", "Nom", "attribut trop long ligne"),
+    ("text", "texte", "texte trop long ligne"),
+])
+def test_libxml_resource_limits_are_reported_in_plain_french(tmp_path, kind, needle, words):
+    """Past libxml's own limits (10 MB): its "try XML_PARSE_HUGE" never reaches the user."""
+    big = "B" * 10_000_100
+    people = sample()
+    if kind == "attribute":
+        people["Eleves"][0]["Nom"] = big
+    else:
+        people["Eleves"][0]["_inner"] = big
+    path = tmp_path / "gros.xml"
+    path.write_bytes(build(people))
+    err = refused(path)
+    assert words in err.cause and "XML_PARSE_HUGE" not in str(err), str(err)
+    assert err.line == line_of(path.read_bytes(), ident(10))
+
+
+def test_deep_nesting_never_shows_libxml_advice():
+    data = build({}).replace(b"</IdentifiantsPRONOTE>", b"<Eleves>" + b"<a>" * 300 + b"</a>" * 300
+                             + b"</Eleves></IdentifiantsPRONOTE>")
+    err = refused(data)
+    assert "XML_PARSE_HUGE" not in str(err) and err.line is not None
+
+
+def _with_alarm(seconds: int):
+    import signal
+
+    def fail(*_):
+        raise AssertionError("the reader blocked")
+
+    signal.signal(signal.SIGALRM, fail)
+    signal.alarm(seconds)
+
+
+def test_a_named_pipe_is_refused_at_once(tmp_path):
+    import signal
+    fifo = tmp_path / "identifiants.xml"
+    os.mkfifo(fifo)
+    _with_alarm(5)
+    try:
+        start = time.perf_counter()
+        err = refused(str(fifo))
+        assert time.perf_counter() - start < HOSTILE_BOUND
+    finally:
+        signal.alarm(0)
+    assert f"{fifo} est un tube nommé, pas un fichier ordinaire" in str(err)
+
+
+def test_a_device_is_refused_at_once():
+    err = refused("/dev/zero")
+    assert "/dev/zero est un périphérique, pas un fichier ordinaire" in str(err)
+
+
+def test_a_missing_file_is_refused():
+    err = refused("/nonexistent/identifiants.xml")
+    assert "illisible" in str(err)
+
+
+@given(size=st.integers(min_value=1, max_value=80), variant=st.sampled_from(list(VARIANTS)))
+def test_property_the_stream_reads_the_same_whatever_its_chunks(size, variant):
+    """Chunk boundaries in the middle of a character, a tag, a comment, CDATA or a declaration change nothing."""
+    import ansible_collections.ent.pronote.plugins.module_utils._identifiers as module
+    data = build(sample(), **VARIANTS[variant], inside_root="<!-- a <Eleve> in a comment, <![CDATA[ and < -->")
+    whole = read_identifiers(data)
+    saved = module.CHUNK
+    module.CHUNK = size
+    try:
+        assert read_identifiers(data) == whole
+        first = data.index(b"\n  <")
+        hostile = data[:first] + b"\n<!DOCTYPE x [<!ENTITY a 'b'>]>" + data[first:]
+        err = refused(hostile)
+        assert "interdit" in err.cause and err.line == line_of(hostile, "<!DOCTYPE")
+    finally:
+        module.CHUNK = saved
+
+
+def test_line_numbers_stay_right_across_chunks_past_65535(monkeypatch):
+    import ansible_collections.ent.pronote.plugins.module_utils._identifiers as module
+    people = {"Eleves": [{"Identifiant": ident(n), "Nom": "N", "Prenom": "P", "DateNaissance": dt.date(2012, 1, 1)}
+                         for n in range(70000)]}
+    data = build(people)
+    monkeypatch.setattr(module, "CHUNK", 4093)
+    file = read_identifiers(data)
+    assert [p.line for p in file.people[-3:]] == [line_of(data, ident(n)) for n in range(69997, 70000)]

@@ -111,10 +111,11 @@ def test_manual_matches_with_commas(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("nom;compte_ent\nx;y\n", "no column identifiant_pronote on its line 1"),
-    ("identifiant_pronote;compte_ent\nSHORT;lea\n", "line 2: 'SHORT' is not an Identifiant PRONOTE"),
-    ("identifiant_pronote;compte_ent\nAAAAAAAAAAAAAAA1;a\nAAAAAAAAAAAAAAA1;b\n", "line 3: AAAAAAAAAAAAAAA1 is given two"),
-    ("", "no column"),
+    ("nom;compte_ent\nx;y\n", "n'a pas de colonne identifiant_pronote en ligne 1"),
+    ("identifiant_pronote;compte_ent\nSHORT;lea\n", "ligne 2 : 'SHORT' n'est pas un Identifiant PRONOTE"),
+    ("identifiant_pronote;compte_ent\nAAAAAAAAAAAAAAA1;a\nAAAAAAAAAAAAAAA1;b\n",
+     "ligne 3 : AAAAAAAAAAAAAAA1 reçoit deux comptes ENT"),
+    ("", "pas de colonne"),
 ])
 def test_bad_manual_matches_are_refused_naming_the_line(tmp_path, text, message):
     path = tmp_path / "m.csv"
@@ -124,7 +125,7 @@ def test_bad_manual_matches_are_refused_naming_the_line(tmp_path, text, message)
 
 
 def test_missing_manual_matches_file(tmp_path):
-    with pytest.raises(ValidationError, match="Cannot read the manual matches file"):
+    with pytest.raises(ValidationError, match="Fichier de rapprochements manuels .* illisible"):
         imp.read_manual_matches(str(tmp_path / "absent.csv"))
 
 
@@ -136,3 +137,93 @@ def test_report_files_are_private_even_when_they_existed(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert path.read_bytes() == "\ufeffa\r\né\r\n".encode()
     assert imp._todo_path(str(path)) == str(tmp_path / "r.correspondances.csv")
+
+
+# --- files a school opens in a spreadsheet (issue 14 §5) -------------------------------------
+
+def _spreadsheet_cells(path):
+    import csv as _csv
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return [cell for row in _csv.reader(handle, delimiter=";") for cell in row]
+
+
+def test_every_csv_cell_a_spreadsheet_would_run_is_neutralised_and_read_back(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFile, Person
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, decide
+
+    hostile = ["=HYPERLINK(\"http://x\")", "+33 6", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
+    people = tuple(Person(f"AAAAAAAAAAAAAA{n:02d}", "eleves", nom, "Léa", datetime.date(2012, 1, n + 1), line=n + 3)
+                   for n, nom in enumerate(hostile))
+    file = IdentifiersFile(UAI, "1", datetime.datetime(2025, 9, 1), None, None, False, people)
+    accounts = [Account("=cmd|' /C calc'!A0", "Elève", "=HYPERLINK(\"http://x\")", "Léa Marie", None)]
+    plan = decide(people, accounts, {}, mode="complet")
+    report = tmp_path / "r.csv"
+    todo = imp.write_report(str(report), UAI, file, plan, accounts)
+    cells = _spreadsheet_cells(report) + _spreadsheet_cells(todo)
+    assert cells and not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'=HYPERLINK(\"http://x\")" in cells and "'-2+3" in cells and "'\rCR" in cells
+    # the person fills in the file (a login a spreadsheet would run, too) and gives it back as it is
+    text = todo.read_text(encoding="utf-8-sig") if hasattr(todo, "read_text") else open(todo, encoding="utf-8-sig").read()
+    filled = text.replace("AAAAAAAAAAAAAA00;;", "AAAAAAAAAAAAAA00;'=cmd|' /C calc'!A0;", 1)
+    assert filled != text
+    back = tmp_path / "back.csv"
+    back.write_text(filled, encoding="utf-8")
+    assert imp.read_manual_matches(str(back)) == {"AAAAAAAAAAAAAA00": "=cmd|' /C calc'!A0"}
+
+
+def test_csv_cell_and_uncell_are_inverse():
+    from ansible_collections.ent.pronote.plugins.module_utils._files import csv_cell, csv_uncell
+    for text in ["=1", "+1", "-1", "@a", "\tx", "\rx", "'=1", "'plain", "plain", "", "'", "l'été"]:
+        cell = csv_cell(text)
+        assert cell[:1] not in ("=", "+", "-", "@", "\t", "\r")
+        if text[:1] != "'":
+            assert csv_uncell(cell) == text
+    assert csv_cell(None) == "" and csv_cell(3) == 3
+
+
+def test_the_file_to_fill_in_lists_what_a_person_can_resolve_with_reason_and_candidates(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFile, Person
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, decide
+
+    born = datetime.date(2012, 1, 1)
+    people = (Person("AAAAAAAAAAAAAA01", "eleves", "Durand", "Tom", born, line=3),     # written twice
+              Person("AAAAAAAAAAAAAA02", "eleves", "DURAND", "Tom", born, line=4),
+              Person("AAAAAAAAAAAAAA03", "eleves", "Petit", "Zoé", born, line=5, left_on=born),  # left: not listed
+              Person("AAAAAAAAAAAAAA04", "eleves", "Éloïse", "Marie", born, line=6),  # two accounts fit
+              Person("AAAAAAAAAAAAAA05", "eleves", "Nul", "Part", born, line=7),       # no account
+              Person("AAAAAAAAAAAAAA06", "eleves", "Martin", "Léa", born, line=8))     # paired: not listed
+    file = IdentifiersFile(UAI, "1", datetime.datetime(2025, 9, 1), None, None, False, people)
+    accounts = [Account("tom.d", "Elève", "Durand", "Tom", born), Account("e1", "Elève", "Éloïse", "Marie", born),
+                Account("e2", "Elève", "Eloise", "Marie", born), Account("lea", "Elève", "Martin", "Léa", born)]
+    plan = decide(people, accounts, {}, mode="complet")
+    todo = imp.write_report(str(tmp_path / "r.csv"), UAI, file, plan, accounts)
+    import csv as _csv
+    with open(todo, encoding="utf-8-sig", newline="") as handle:
+        rows = list(_csv.DictReader(handle, delimiter=";"))
+    listed = {r["identifiant_pronote"]: r for r in rows}
+    assert set(listed) == {"AAAAAAAAAAAAAA01", "AAAAAAAAAAAAAA02", "AAAAAAAAAAAAAA04", "AAAAAAAAAAAAAA05"}
+    assert listed["AAAAAAAAAAAAAA01"]["raison"].startswith("doublon dans le fichier")
+    assert listed["AAAAAAAAAAAAAA01"]["candidats"] == "tom.d"
+    assert listed["AAAAAAAAAAAAAA04"]["raison"] == "2 comptes ENT correspondent"
+    assert listed["AAAAAAAAAAAAAA04"]["candidats"] == "e1 | e2"
+    assert listed["AAAAAAAAAAAAAA05"]["raison"].startswith("aucun compte Elève")
+
+
+def test_a_pair_of_the_ent_to_confirm_is_in_the_file_to_fill_in_in_both_modes(tmp_path):
+    """Issue 14 §3: a pair the ENT holds where two accounts fit goes to the file, the bound account first."""
+    from ansible_collections.ent.pronote.plugins.module_utils._identifiers import IdentifiersFile, Person
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import Account, decide
+
+    born = datetime.date(2012, 1, 1)
+    people = (Person("AAAAAAAAAAAAAA01", "eleves", "Éloïse", "Marie", born, line=3),)
+    file = IdentifiersFile(UAI, "1", datetime.datetime(2025, 9, 1), None, None, False, people)
+    accounts = [Account("e2", "Elève", "Éloïse", "Marie", born), Account("e1", "Elève", "Eloise", "Marie", born)]
+    import csv as _csv
+    for mode in ("complet", "partiel"):
+        plan = decide(people, accounts, {"AAAAAAAAAAAAAA01": "e1"}, mode=mode)
+        todo = imp.write_report(str(tmp_path / f"{mode}.csv"), UAI, file, plan, accounts)
+        with open(todo, encoding="utf-8-sig", newline="") as handle:
+            (row,) = list(_csv.DictReader(handle, delimiter=";"))
+        assert row["candidats"] == "e1 | e2" and "ambiguës" not in row["raison"], row
+        assert ("retirée" if mode == "complet" else "gardée en mode partiel") in row["raison"]
+        assert imp.withdrawn(plan) == {"left": 0, "duplicate": 0, "ambiguous": 1, "no_paired_child": 0}

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import random
+import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._matching import (
     MatchPlan,
     compatible_first_names,
     decide,
+    duplicate_groups,
     given_names,
     normalise,
     outcome_state,
@@ -592,10 +594,12 @@ def test_a_manual_login_makes_the_others_ambiguous():
 
 
 @pytest.mark.parametrize("manual, words", [
-    ({ident(1): "inconnu"}, f"Manual match {ident(1)} -> inconnu: the account inconnu is not in the directory"),
-    ({ident(1): "prof"}, "the account has the profile Enseignant, not Elève"),
-    ({ident(9): "lea"}, f"no person of the file has the Identifiant PRONOTE {ident(9)}"),
-    ({ident(1): "lea", ident(2): "LEA"}, f"Manual matches {ident(1)} and {ident(2)} both use the account lea"),
+    ({ident(1): "inconnu"}, f"Rapprochement manuel {ident(1)} -> inconnu : le compte inconnu n'est pas dans "
+                            "l'annuaire"),
+    ({ident(1): "prof"}, "le compte a le profil Enseignant, pas Elève"),
+    ({ident(9): "lea"}, f"aucune personne du fichier n'a l'Identifiant PRONOTE {ident(9)}"),
+    ({ident(1): "lea", ident(2): "LEA"}, f"Rapprochements manuels {ident(1)} et {ident(2)} : tous deux utilisent le "
+                                         "compte lea"),
 ])
 def test_manual_match_errors(manual, words):
     people = [pupil(1, "A", "B"), pupil(2, "C", "D")]
@@ -608,7 +612,7 @@ def test_manual_match_errors(manual, words):
 
 def test_manual_login_ambiguous_by_case_is_an_error():
     accounts = [acc("Lea", ELEVE, "X", "Y"), acc("lea", ELEVE, "X", "Y")]
-    with pytest.raises(ManualMatchError, match="not in the directory"):
+    with pytest.raises(ManualMatchError, match="pas dans l'annuaire"):
         decide([pupil(1, "A", "B")], accounts, {}, mode="partiel", manual={ident(1): "LEA"})
     assert decide([pupil(1, "A", "B")], accounts, {}, mode="partiel", manual={ident(1): "Lea"}).pairs() == \
         {ident(1): "Lea"}
@@ -692,31 +696,77 @@ def test_a_parent_of_an_uncertain_child_is_not_matched():
     assert outcome(decisions, 10) == ("assisted", "robert.b")  # through Tom
     d = decisions[ident(11)]  # Émilie has only Léa
     assert (d.outcome, d.login, d.candidates) == ("ambiguous", None, ("emilie.b",))
-    assert "not linked to a child matched with certainty" in d.reason
+    assert d.code == "no_paired_child" and "not linked to a child paired by this import" in d.reason
 
 
-def test_a_parent_of_a_pupil_who_left_is_matched_through_the_pupils_account():
+@pytest.mark.parametrize("mode", ["complet", "partiel"])
+def test_a_pupil_who_left_vouches_for_no_parent(mode):
+    """Issue 14 §1: only a child this import pairs vouches for a parent; one who left is not paired."""
     people = [pupil(1, "BOSSARD", "Léa", BORN, left_on=D(2025, 7, 1)), parent(10, "BOSSARD", "Robert", (1,))]
     accounts = [acc("lea.b", ELEVE, "Bossard", "Léa", BORN), acc("robert.b", PARENT, "Bossard", "Robert", children=("lea.b",))]
-    decisions = run(people, accounts)
-    assert outcome(decisions, 1) == ("skipped", None)
-    assert outcome(decisions, 10) == ("assisted", "robert.b")
-    accounts.append(acc("lea.b2", ELEVE, "Bossard", "Léa", BORN))  # now the left pupil is not certain
-    assert outcome(run(people, accounts), 10) == ("ambiguous", None)
-    assert outcome(run(people, accounts, {ident(1): "lea.b"}), 10) == ("assisted", "robert.b")  # unless bound now
+    for current in ({}, {ident(1): "lea.b"}):  # even bound now: the pupil who left is not paired by this import
+        decisions = run(people, accounts, current, mode)
+        assert outcome(decisions, 1) == ("skipped", None)
+        d = decisions[ident(10)]
+        assert (d.outcome, d.login, d.code, d.candidates) == ("ambiguous", None, "no_paired_child", ("robert.b",))
+    people[0] = pupil(1, "BOSSARD", "Léa", BORN)  # the same pupil, still there: paired, and vouches
+    assert outcome(run(people, accounts, mode=mode), 10) == ("assisted", "robert.b")
 
 
-def test_a_parent_of_a_pupil_written_twice_is_matched_through_the_pupils_account():
+@pytest.mark.parametrize("mode", ["complet", "partiel"])
+def test_a_pupil_written_twice_vouches_for_no_parent(mode):
+    """Issue 14 §1: both copies of a duplicate are rightly left unpaired, so neither vouches."""
     people = [pupil(1, "BOSSARD", "Léa", BORN), pupil(2, "Bossard", "Lea", BORN), parent(10, "BOSSARD", "Robert", (2,))]
     accounts = [acc("lea.b", ELEVE, "Bossard", "Léa", BORN), acc("robert.b", PARENT, "Bossard", "Robert", children=("lea.b",))]
+    for current in ({}, {ident(2): "lea.b"}, {ident(1): "lea.b"}):
+        decisions = run(people, accounts, current, mode)
+        assert outcome(decisions, 1) == outcome(decisions, 2) == ("skipped", None)
+        assert outcome(decisions, 10) == ("ambiguous", None)
+        assert decisions[ident(10)].code == "no_paired_child"
+
+
+def test_a_child_absent_from_the_file_vouches_only_when_the_import_leaves_its_pair():
+    people = [parent(10, "BOSSARD", "Robert", (1,))]
+    accounts = [acc("lea.b", ELEVE, "Bossard", "Léa", BORN), acc("robert.b", PARENT, "Bossard", "Robert", children=("lea.b",))]
+    assert outcome(run(people, accounts, {ident(1): "lea.b"}, "partiel"), 10) == ("assisted", "robert.b")
+    # complet removes the absent child's pair: it vouches for nobody
+    assert outcome(run(people, accounts, {ident(1): "lea.b"}, "complet"), 10) == ("ambiguous", None)
+    # the account holds another identifier too: which one survives is not certain
+    assert outcome(run(people, accounts, {ident(1): "lea.b", ident(2): "lea.b"}, "partiel"), 10) == ("ambiguous", None)
+    # the plan binds the account to a pupil of the file: the absent child's pair is replaced
+    people.insert(0, pupil(3, "Bossard", "Léa", BORN))
+    decisions = run(people, accounts, {ident(1): "lea.b"}, "partiel", manual={ident(3): "lea.b"})
+    assert outcome(decisions, 3) == ("manual", "lea.b")
+    assert outcome(decisions, 10) == ("ambiguous", None)
+
+
+def test_homonym_parents_without_birth_dates_are_two_people_matched_through_their_children():
+    """Issue 14 §2: same name, no birth date, different children: not a duplicate."""
+    people = [pupil(1, "MARTIN", "Léa", BORN), pupil(2, "MARTIN", "Hugo", D(2013, 5, 5)),
+              parent(10, "MARTIN", "Jean", (1,), postal_code="67000"),
+              parent(11, "MARTIN", "Jean", (2,), postal_code="68100")]
+    accounts = [acc("lea.m", ELEVE, "Martin", "Léa", BORN), acc("hugo.m", ELEVE, "Martin", "Hugo", D(2013, 5, 5)),
+                acc("jean.m1", PARENT, "Martin", "Jean", children=("lea.m",)),
+                acc("jean.m2", PARENT, "Martin", "Jean", children=("hugo.m",))]
+    for mode in ("complet", "partiel"):
+        decisions = run(people, accounts, mode=mode)
+        assert outcome(decisions, 10) == ("assisted", "jean.m1")
+        assert outcome(decisions, 11) == ("assisted", "jean.m2")
+    assert duplicate_groups(people) == []
+    # one ENT account linked to both children: it fits both homonyms, neither is paired
+    accounts = accounts[:2] + [acc("jean.m", PARENT, "Martin", "Jean", children=("lea.m", "hugo.m"))]
     decisions = run(people, accounts)
-    assert outcome(decisions, 1) == outcome(decisions, 2) == ("skipped", None)
-    assert outcome(decisions, 10) == ("assisted", "robert.b")
-    people.append(pupil(3, "Bossard", "Léa Marie", BORN))  # a third row fits Léa's account: no longer certain
-    assert outcome(run(people, accounts), 10) == ("ambiguous", None)
-    del people[3]
-    for mode, expected in (("partiel", ("ambiguous", None)), ("complet", ("assisted", "robert.b"))):
-        assert outcome(run(people, accounts, {ident(50): "lea.b"}, mode), 10) == expected  # the account is taken
+    assert outcome(decisions, 10) == outcome(decisions, 11) == ("ambiguous", None)
+    assert decisions[ident(10)].code == "shared_fit" and decisions[ident(10)].candidates == ("jean.m",)
+
+
+def test_homonym_parents_sharing_a_child_are_one_person_written_twice():
+    people = [pupil(1, "MARTIN", "Léa", BORN), parent(10, "MARTIN", "Jean", (1,)), parent(11, "Martin", "Jean", (1,)),
+              parent(12, "MARTIN", "Jean"), parent(13, "MARTIN", "Jean")]
+    groups = duplicate_groups(people)
+    assert sorted(tuple(p.ident for p in g) for g in groups) == [(ident(10), ident(11)), (ident(12), ident(13))]
+    dated = [parent(10, "MARTIN", "Jean", (1,), birth=D(1980, 1, 1)), parent(11, "MARTIN", "Jean", (2,), birth=D(1980, 1, 1))]
+    assert [len(g) for g in duplicate_groups(dated)] == [2]  # same birth date known: written twice
 
 
 def test_two_parent_accounts_fitting_make_the_parent_ambiguous():
@@ -794,11 +844,16 @@ def test_homonym_fathers_of_two_families_are_each_matched():
     assert outcome(decisions, 11) == ("assisted", "nicolas2")
 
 
-def test_homonym_fathers_without_birth_dates_are_duplicates():
+def test_homonym_fathers_without_birth_dates_and_other_children_are_not_duplicates():
+    """Issue 14 §2 (this test said "duplicates" before): two people, each left to its own evidence."""
     people = [pupil(1, "Martin", "Léa", BORN), pupil(2, "Martin", "Hugo", D(2013, 1, 1)),
               parent(10, "Martin", "Nicolas", (1,)), parent(11, "Martin", "Nicolas", (2,))]
     decisions = run(people, [])
+    assert outcome(decisions, 10) == outcome(decisions, 11) == ("unmatched", None)
+    people[3] = parent(11, "Martin", "Nicolas", (1, 2))  # a child in common: the same father written twice
+    decisions = run(people, [])
     assert outcome(decisions, 10) == outcome(decisions, 11) == ("skipped", None)
+    assert decisions[ident(10)].code == "duplicate"
 
 
 def test_a_parent_account_holding_another_identifier_is_taken():
@@ -1217,7 +1272,39 @@ def check_no_wrong_pair(world: World, plan: MatchPlan) -> None:
             assert world.truth[d.ident] == d.login, (d, world.truth[d.ident])
 
 
+def check_parents_vouched_for(people, accounts, current, plan: MatchPlan) -> None:
+    """Issue 14 §1: every responsable the plan pairs (a person's manual choice aside; partiel's kept pairs are
+    left as the ENT holds them) has a child paired in the same plan to an account the parent account lists.
+    A child absent from the file counts in mode partiel only, when its pair survives the import."""
+    in_file = {p.ident for p in people}
+    pairs = plan.pairs()
+    final, _, _, _ = outcome_state(current, plan, plan.mode, people)
+    children_of = {a.login: set(a.children) for a in accounts}
+    by_ident = {p.ident: p for p in people}
+    for d in plan.decisions:
+        if d.category != "responsables" or d.outcome not in ("ent", "assisted", "kept"):
+            continue
+        if d.outcome == "kept" and plan.mode == "partiel":
+            continue
+        paired = set()
+        for child in by_ident[d.ident].children:
+            if child in in_file:
+                login = pairs.get(child) if by_ident[child].category == "eleves" else None
+            else:
+                login = final.get(child) if plan.mode == "partiel" else None
+            if login:
+                paired.add(login)
+        assert paired & children_of[d.login], (d, paired, children_of[d.login])
+
+
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+@given(seed=seeds, mode=st.sampled_from(["complet", "partiel"]), assisted=st.booleans())
+def test_property_a_parent_is_paired_only_through_a_paired_child(seed, mode, assisted):
+    world = make_world(seed)
+    plan = decide(world.people, world.accounts, world.current, mode=mode, manual=world.manual, assisted=assisted)
+    check_parents_vouched_for(world.people, world.accounts, world.current, plan)
 
 
 @given(seed=seeds, mode=st.sampled_from(["complet", "partiel"]), assisted=st.booleans())
@@ -1427,6 +1514,12 @@ def test_property_crowded_sites_adding_accounts_never_creates_a_match(site, data
 
 
 @given(site=crowded_sites())
+def test_property_crowded_sites_parents_are_paired_only_through_a_paired_child(site):
+    people, accounts, current, mode = site
+    check_parents_vouched_for(people, accounts, current, decide(people, accounts, current, mode=mode))
+
+
+@given(site=crowded_sites())
 def test_property_crowded_sites_matches_are_unique_and_of_the_right_profile(site):
     people, accounts, current, mode = site
     plan = decide(people, accounts, current, mode=mode)
@@ -1456,3 +1549,90 @@ def test_an_enfant_naming_someone_who_is_not_a_pupil_is_no_evidence():
         assert outcome(decisions, 1) == ("ent", "lea")
         assert outcome(decisions, 10) == ("kept", "robert")
         assert outcome(decisions, 11) == ("unmatched", None)
+
+
+# --- pairs the ENT holds already, judged by the same rules (issue 14 §3) -------------------------------------------
+
+def test_pairs_the_rules_would_not_make_are_withdrawn_in_complet_and_reported_in_partiel():
+    people = [pupil(1, "Dupont", "Léa", BORN, left_on=D(2025, 7, 1)),          # left
+              pupil(2, "Durand", "Tom", BORN), pupil(3, "DURAND", "Tom", BORN),  # written twice
+              pupil(4, "Éloïse", "Marie", BORN),                                 # two accounts fit
+              parent(10, "Dupont", "Jean", (1,)),                                # only child left
+              pupil(5, "Petit", "Zoé", None)]                                    # nothing fits: a person's pair
+    accounts = [acc("lea.d", ELEVE, "Dupont", "Léa", BORN), acc("tom.d", ELEVE, "Durand", "Tom", BORN),
+                acc("eloise1", ELEVE, "Éloïse", "Marie", BORN), acc("eloise2", ELEVE, "Eloise", "Marie", BORN),
+                acc("jean.d", PARENT, "Dupont", "Jean", children=("lea.d",)), acc("zoe.p", ELEVE, "Petit", "Zoé", BORN)]
+    current = {ident(1): "lea.d", ident(2): "tom.d", ident(4): "eloise1", ident(10): "jean.d", ident(5): "zoe.p"}
+    complet = run(people, accounts, current, "complet")
+    got = {n: (complet[ident(n)].outcome, complet[ident(n)].login, complet[ident(n)].withdrawn) for n in (1, 2, 3, 4, 10, 5)}
+    assert got == {1: ("skipped", None, "left"), 2: ("skipped", None, "duplicate"), 3: ("skipped", None, None),
+                   4: ("ambiguous", None, "ambiguous"), 10: ("ambiguous", None, "no_paired_child"),
+                   5: ("kept", "zoe.p", None)}
+    assert complet[ident(4)].candidates == ("eloise1", "eloise2")  # the person confirms one
+    assert "retirée" in complet[ident(4)].raison
+    plan = decide(people, accounts, current, mode="complet")
+    final, _, _, removed = outcome_state(current, plan, "complet", people)
+    assert final == {ident(5): "zoe.p"} and removed == 4
+    partiel = run(people, accounts, current, "partiel")
+    got = {n: (partiel[ident(n)].outcome, partiel[ident(n)].login, partiel[ident(n)].withdrawn) for n in (1, 2, 4, 10, 5)}
+    assert partiel[ident(4)].candidates == ("eloise1", "eloise2")
+    assert got == {1: ("skipped", None, "left"), 2: ("skipped", None, "duplicate"), 4: ("kept", "eloise1", "ambiguous"),
+                   10: ("kept", "jean.d", "no_paired_child"), 5: ("kept", "zoe.p", None)}
+    plan = decide(people, accounts, current, mode="partiel")
+    assert outcome_state(current, plan, "partiel", people)[0] == current  # partiel removes nothing
+    assert "gardée en mode partiel" in partiel[ident(4)].raison
+    # a person confirms one of the two accounts: kept from then on
+    confirmed = run(people, accounts, current, "complet", manual={ident(4): "eloise1"})
+    assert (confirmed[ident(4)].outcome, confirmed[ident(4)].login, confirmed[ident(4)].withdrawn) == \
+        ("manual", "eloise1", None)
+
+
+def test_a_pair_the_only_fitting_account_confirms_is_kept_with_assisted_off():
+    people = [pupil(1, "Dupont", "Léa Marie", BORN)]
+    accounts = [acc("lea", ELEVE, "Dupont", "Léa", BORN)]
+    d = run(people, accounts, {ident(1): "lea"}, "complet", assisted=False)[ident(1)]
+    assert (d.outcome, d.login, d.withdrawn) == ("kept", "lea", None)
+
+
+def test_every_reason_code_has_its_french_text():
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import RAISONS, REASONS, WITHDRAWN
+    assert set(RAISONS) == set(REASONS)
+    values = {"lines": "3, 4", "date": "01/07/2025", "count": "2", "profile": PARENT}
+    for code, text in RAISONS.items():
+        assert text.format(**values) and text.format(**values) != REASONS[code].format(**values), code
+        assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", REASONS[code])), code
+    assert set(WITHDRAWN) == {"left", "duplicate", "ambiguous", "no_paired_child"}
+
+
+@given(site=crowded_sites())
+def test_property_every_decision_has_a_known_code_and_a_french_reason(site):
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import RAISONS, WITHDRAWN
+    people, accounts, current, mode = site
+    for d in decide(people, accounts, current, mode=mode).decisions:
+        assert d.code in RAISONS and d.raison and d.raison != d.reason
+        assert d.withdrawn is None or (d.withdrawn in WITHDRAWN and current.get(d.ident))
+        if mode == "complet" and d.withdrawn:
+            assert d.login is None
+
+
+def test_a_pupil_written_twice_one_copy_without_birth_date_is_a_suspected_duplicate():
+    """The same pupil twice, one row undated: pairing the dated copy would guess which copy PRONOTE uses."""
+    people = [pupil(1, "François", "Ibrahim", BORN), pupil(2, "FRANÇOIS", "Ibrahim", None),
+              parent(10, "François", "Karim", (2,))]
+    accounts = [acc("ibrahim.f", ELEVE, "François", "Ibrahim", BORN),
+                acc("karim.f", PARENT, "François", "Karim", children=("ibrahim.f",))]
+    for mode in ("complet", "partiel"):
+        decisions = run(people, accounts, mode=mode)
+        assert outcome(decisions, 1) == outcome(decisions, 2) == ("skipped", None)
+        assert decisions[ident(1)].code == "duplicate_suspected" and decisions[ident(1)].candidates == ("ibrahim.f",)
+        assert "doublon suspecté" in decisions[ident(2)].raison
+        assert not decisions[ident(10)].matched  # its child is not paired
+    staff_rows = [staff(20, "Morel", "Anne", D(1970, 1, 1)), staff(21, "Morel", "Anne")]
+    assert [len(g) for g in duplicate_groups(staff_rows)] == [2]
+    assert duplicate_groups([pupil(1, "A", "B", BORN), pupil(2, "A", "B", D(2013, 1, 1))]) == []  # two people
+
+
+def test_responsables_one_undated_are_written_twice_only_with_a_child_in_common():
+    dated = parent(10, "Martin", "Jean", (1,), birth=D(1980, 1, 1))
+    assert [len(g) for g in duplicate_groups([dated, parent(11, "MARTIN", "Jean", (1, 2))])] == [2]
+    assert duplicate_groups([dated, parent(11, "MARTIN", "Jean", (2,))]) == []

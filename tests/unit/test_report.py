@@ -447,7 +447,7 @@ def test_csv_formula_guard():
               "findings": [finding("url_cas", "erreur", "delegation", message="@SUM(A1)", fix="-1")]}
     data = rp.build([record], kind="diagnostic", generated_at=WHEN)
     _, (row,) = read_csv(rp.to_csv_etablissements(data))
-    assert (row["nom"], row["projet"], row["libelle_statut"]) == ("'=HYPERLINK(\"x\")", "'+ENT", "OK")
+    assert (row["nom"], row["projet"], row["libelle_statut"]) == ("'=HYPERLINK(\"x\")", "'+ENT", "Erreur")
     _, (row,) = read_csv(rp.to_csv_findings(data))
     assert (row["message"], row["correctif"]) == ("'@SUM(A1)", "'-1")
     assert data["etablissements"][0]["name"] == "=HYPERLINK(\"x\")"  # the JSON keeps the value
@@ -741,3 +741,31 @@ def test_write_detail_refuses_a_path_as_uai(tmp_path, uai):
     with pytest.raises(ValueError, match="UAI"):
         rp.write_detail(str(tmp_path), uai, [], header=HEADER)
     assert os.listdir(tmp_path) == []
+
+
+def test_write_detail_neutralises_cells_a_spreadsheet_would_run(tmp_path):
+    """Issue 14 §5: the diagnosis's details go through the one CSV helper, like the run report."""
+    path = rp.write_detail(str(tmp_path), "0671632K", [["=1+1", "@x", "-3", "Léa"]], header=["a", "b", "c", "d"])
+    text = open(path, encoding="utf-8-sig").read()
+    assert text.splitlines()[1] == "'=1+1;'@x;'-3;Léa"
+
+
+
+def test_a_diagnosed_etablissement_with_an_error_finding_is_not_ok_in_any_column():
+    """Issue 14 §6: « ✔ OK » under Statut and Diagnostic beside « Identifiant CAS changé » reads "all good"."""
+    bad = {"uai": "0671632K", "name": "Collège A", "project": "p", "status": "ok", "steps": {"diagnose": "ok"},
+           "findings": [finding("identifiant_cas_change", "erreur", "identifiers")]}
+    good = {"uai": "0671633L", "name": "Collège B", "project": "p", "status": "ok", "steps": {"diagnose": "ok"},
+            "findings": [finding("eleves_sortis", "avertissement", "identifiers")]}
+    data = rp.build([bad, good], kind="diagnostic", generated_at=WHEN)
+    page = lxml.html.document_fromstring(rp.to_html(data))
+    table = page.get_element_by_id("etablissements").xpath(".//table")[0] \
+        if page.get_element_by_id("etablissements").tag != "table" else page.get_element_by_id("etablissements")
+    rows = {tr.get("data-uai"): tr for tr in table.xpath("./tbody/tr")}
+    for column in ("statut", "etape-diagnose"):
+        bad_text = cell(rows["0671632K"], table, column).text_content()
+        assert "OK" not in bad_text and "✔" not in bad_text and "Erreur" in bad_text, (column, bad_text)
+        assert "✔ OK" in cell(rows["0671633L"], table, column).text_content()
+    assert "OK" not in " ".join(rows["0671632K"].itertext())
+    _, rows_csv = read_csv(rp.to_csv_etablissements(data))
+    assert {r["uai"]: r["libelle_statut"] for r in rows_csv} == {"0671632K": "Erreur", "0671633L": "OK"}

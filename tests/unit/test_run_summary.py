@@ -79,7 +79,8 @@ def test_summarise():
 def test_summarise_nothing():
     assert rs.summarise([]) == {"total": 0, "counts": {"failed": 0, "changed": 0, "ok": 0, "not_run": 0},
                                 "projects": {}, "failures": [], "missing_files": [], "not_done": [], "findings": {},
-                                "with_findings": [], "sign_on": {}, "identifiers": {}}
+                                "with_findings": [], "sign_on": {}, "identifiers": {}, "pairs_withdrawn": {},
+                                "pairs_contested": {}}
 
 
 statuses = st.sampled_from(["failed", "changed", "ok", "skipped", "not_run"])
@@ -257,3 +258,35 @@ def test_the_same_step_not_done_across_a_region_is_one_line():
     assert f"  NON FAIT pour 5 établissements — {reason}" in lines
     assert "  NON FAIT 0311234Y (Lycée) — délégation non vérifiée" in lines
     assert sum(1 for line in lines if line.startswith("  NON FAIT")) == 2
+
+
+def test_pairs_the_rules_would_not_make_are_counted_by_kind_in_french():
+    """Issue 14 §3: « paires retirées : N élèves sortis, N doublons, N ambiguës à confirmer… »."""
+    host = {"uai": "0671234C", "project": "p", "name": "", "failure": None, "steps": {"identifiers": "changed"},
+            "pairs_withdrawn": {"left": 3, "duplicate": 2, "ambiguous": 1, "no_paired_child": 0}}
+    other = {**host, "uai": "0670001M", "pairs_withdrawn": {"left": 1, "duplicate": 0, "ambiguous": 0,
+                                                            "no_paired_child": 4},
+             "pairs_contested": {"left": 0, "duplicate": 0, "ambiguous": 2, "no_paired_child": 0}}
+    summary = rs.summarise([host, other])
+    assert summary["pairs_withdrawn"] == {"left": 4, "duplicate": 2, "ambiguous": 1, "no_paired_child": 4}
+    lines = rs.render(summary)
+    assert "  Paires retirées : 4 élèves sortis, 2 doublons, 1 ambiguës à confirmer, " \
+           "4 parents sans enfant rapproché" in lines
+    assert "  Paires gardées (mode partiel) que les règles ne feraient pas : 2 ambiguës à confirmer" in lines
+
+
+def test_the_labels_of_withdrawn_pairs_are_the_matchings_kinds():
+    from ansible_collections.ent.pronote.plugins.module_utils._matching import WITHDRAWN
+    assert rs.WITHDRAWN_LABELS == WITHDRAWN
+
+
+def test_execute_prints_the_french_lines_not_the_summary_data(monkeypatch):
+    """Issue 14 §6: the end of a run shows the French lines; the data stays in the registered result."""
+    shown = []
+    monkeypatch.setattr(rs.Display, "display", lambda self, text, *a, **k: shown.append(text))
+    action = object.__new__(rs.ActionModule)
+    task_vars = {"hostvars": {"0671234C": {"ent_project": "p", "etab_name": "Collège"}},
+                 "groups": {"all": ["0671234C"]}}
+    result = action.execute({"results": ["imp"], "hosts": None, "kind": "rentree"}, task_vars)
+    assert "_ansible_verbose_always" not in result and result["summary"]["total"] == 1
+    assert shown == ["\n".join(result["msg"])] and shown[0].startswith("Rentrée PRONOTE : 1 établissement(s)")
