@@ -17,7 +17,7 @@ description:
   - With O(report_dir), writes the report of the run there (docs/report.md), C(rapport-<kind>.html), a
     self-contained page in French, sortable and filterable without a server, and the same data as
     C(rapport-<kind>.json) and C(rapport-<kind>-etablissements.csv) / C(rapport-<kind>-constats.csv).
-  - Fails when an établissement failed, so that the run's exit status says so.
+  - Fails when an établissement failed, so that the run's exit status says so, unless O(fail_on_failures=false).
 attributes:
   check_mode:
     support: full
@@ -41,6 +41,16 @@ options:
   report_dir:
     description: Directory where to write the report (created, mode 0700 when new). No report when unset.
     type: path
+  fail_on_failures:
+    description:
+      - Fail this task when an établissement failed.
+      - Run once (C(run_once)), a failed task is counted on the one host it ran on, not on the établissements
+        that failed. Set V(false) there, and fail each failed établissement on its own host in a task after this one,
+        from RV(summary.failures) (as C(playbooks/rentree.yml) does), so that the recap, the callbacks' events and
+        the retry list name exactly those.
+    type: bool
+    default: true
+    version_added: 0.5.0
 author:
   - ENT PRONOTE ops
 """
