@@ -8,8 +8,8 @@ input is posted back as it came.
 """
 from __future__ import annotations
 
-import lxml.html
-import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import AuthenticationError, UnexpectedPageError
 from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, read_form_element, text_of

@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import HTTPAdapter
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import Retry
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     ConfigurationError,

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import lxml.html
-import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._access import TARGET_LABELS, Rule
 from ansible_collections.ent.pronote.plugins.module_utils._cas import is_login_page, login_form, sign_in

@@ -70,7 +70,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from lxml import etree
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import etree
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import ConfigurationError, ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._files import write_atomic

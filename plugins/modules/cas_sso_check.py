@@ -21,6 +21,9 @@ description:
 extends_documentation_fragment:
   - ent.pronote.pronote_connection
   - ent.pronote.pronote_base
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: none

@@ -29,6 +29,9 @@ description:
   - The result holds counts only. Names of people go only to the O(report) file, written with mode 0600 when asked.
 extends_documentation_fragment:
   - ent.pronote.ent_connection
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full

@@ -17,6 +17,9 @@ description:
   - Transient failures (HTTP 5xx, timeouts, expired sessions) are retried; the state is read again before each attempt.
 extends_documentation_fragment:
   - ent.pronote.ent_connection
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full

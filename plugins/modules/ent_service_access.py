@@ -13,6 +13,9 @@ description:
   - Rules are added when missing; with O(exclusive=true) the rules not declared are removed.
 extends_documentation_fragment:
   - ent.pronote.ent_connection
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full

@@ -19,6 +19,9 @@ description:
     checks that it is that URL and fails otherwise (the ENT would then not be the CAS of PRONOTE.net).
 extends_documentation_fragment:
   - ent.pronote.pronote_connection
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full

@@ -36,6 +36,9 @@ description:
 extends_documentation_fragment:
   - ent.pronote.ent_connection
   - ent.pronote.pronote_base
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   action_group:
     support: full

@@ -18,6 +18,9 @@ description:
     self-contained page in French, sortable and filterable without a server, and the same data as
     C(rapport-<kind>.json) and C(rapport-<kind>-etablissements.csv) / C(rapport-<kind>-constats.csv).
   - Fails when an établissement failed, so that the run's exit status says so, unless O(fail_on_failures=false).
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full

@@ -13,12 +13,14 @@ import gc
 from typing import Any
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import EntPronoteError
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import MISSING
 
 
 class EntAction(ActionBase):
@@ -41,6 +43,12 @@ class EntAction(ActionBase):
         # thousands of objects. O(1): the lists are moved, not walked.
         gc.freeze()
         result = super().run(tmp, task_vars)
+        if MISSING:
+            # A library of requirements.txt is not installed beside this ansible-core: this task fails,
+            # saying which, as Ansible's own modules do; the run goes on (see _requirements.py).
+            result.update(failed=True, changed=False, msg=missing_required_lib(", ".join(sorted(MISSING))),
+                          exception="\n".join(MISSING.values()))
+            return result
         validation, params = self.validate_argument_spec(
             self.ARGUMENT_SPEC,
             mutually_exclusive=self.MUTUALLY_EXCLUSIVE,
