@@ -53,7 +53,7 @@ options:
         the retry list name exactly those.
     type: bool
     default: true
-    version_added: 0.5.0
+    version_added: 0.4.0
 author:
   - ENT PRONOTE ops
 """

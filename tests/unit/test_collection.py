@@ -1,0 +1,91 @@
+"""The collection as the Ansible world installs it: its requirements, its guarded imports, its role READMEs."""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from ansible_collections.ent.pronote.plugins.module_utils import _requirements
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = ROOT / "plugins"
+STDLIB = sys.stdlib_module_names
+
+
+def top_level_imports(path: Path) -> set[str]:
+    """The top-level packages a file imports (not ansible, not the collection, not the standard library)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return {n for n in names if n not in STDLIB and n not in ("ansible", "ansible_collections", "__future__")}
+
+
+def requirement_names(path: Path) -> set[str]:
+    out = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            out.add(re.split(r"[<>=!~ ;\[]", line)[0].lower())
+    return out
+
+
+def test_only_the_shim_imports_third_party_libraries() -> None:
+    """Every other plugin file takes them from module_utils/_requirements.py, whose imports are guarded."""
+    offenders = {str(p.relative_to(ROOT)): top_level_imports(p) for p in PLUGINS.rglob("*.py")
+                 if p.name != "_requirements.py" and top_level_imports(p)}
+    assert offenders == {}
+    assert top_level_imports(PLUGINS / "module_utils" / "_requirements.py") == set(_requirements.LIBRARIES)
+
+
+def test_requirements_txt_lists_what_the_plugins_import_with_ranges_not_pins() -> None:
+    assert requirement_names(ROOT / "requirements.txt") == set(_requirements.LIBRARIES.values())
+    lines = [line.split("#")[0] for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    assert not any("==" in line for line in lines)
+    assert "ansible-core" not in requirement_names(ROOT / "requirements.txt")
+    for sandbox_only in ("flask", "cryptography"):
+        assert sandbox_only not in requirement_names(ROOT / "requirements.txt")
+    # the checkout installs everything pinned: each runtime library has its exact version in constraints.txt
+    pinned = {line.split("==")[0].lower() for line in (ROOT / "constraints.txt").read_text().split()}
+    assert requirement_names(ROOT / "requirements-test.txt") <= pinned
+    assert requirement_names(ROOT / "requirements.txt") <= pinned
+
+
+def test_nothing_is_missing_here() -> None:
+    assert _requirements.MISSING == {}
+
+
+def test_a_placeholder_names_the_missing_library() -> None:
+    lxml = _requirements.Missing("lxml")
+    try:
+        lxml.html.fromstring("<p/>")
+    except ImportError as exc:
+        assert "lxml.html.fromstring" in str(exc) and "requirements.txt" in str(exc)
+    else:
+        raise AssertionError("a placeholder was callable")
+
+
+def test_every_module_documents_its_requirements() -> None:
+    for path in sorted((PLUGINS / "modules").glob("*.py")):
+        namespace: dict = {}
+        exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # doc strings only
+        doc = yaml.safe_load(namespace["DOCUMENTATION"])
+        assert any("requests" in r for r in doc.get("requirements", [])), path.name
+        assert any("lxml" in r for r in doc.get("requirements", [])), path.name
+
+
+def test_every_role_has_its_readme_up_to_date() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "role_readmes.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for role in (ROOT / "roles").iterdir():
+        spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]
+        text = (role / "README.md").read_text()
+        for option in spec.get("options", {}):
+            assert f"`{option}`" in text, (role.name, option)
