@@ -81,7 +81,8 @@ class ActionModule(EntAction):
             handler = ImportHandler(console, uai, file, content, os.path.basename(src), import_mode("auto", file),
                                     manual=manual, assisted=params["assisted"])
             current = handler.read().pairs
-            assert handler.match is not None
+            if handler.match is None:  # a caller's bug, not bad input
+                raise AssertionError("handler.match is not set")
             facts = diag.identifier_facts(file, handler.match, current)
             found = diag.check_identifiers(uai, facts, max_unrecognised_share=params["max_unrecognised_share"])
             findings += found
@@ -94,7 +95,7 @@ class ActionModule(EntAction):
         elif self.check_mode:
             not_done.append(CHECK_MODE_SIGN_ON)
         else:
-            _, checks = check_etablissement(pronote_http, url, params["cas_url"], accounts, info)
+            _sign_on, checks = check_etablissement(pronote_http, url, params["cas_url"], accounts, info)
             findings += diag.check_sign_on(uai, checks, findings)
             sign_on = {"ok": sum(c.ok for c in checks), "failed": sum(not c.ok for c in checks)}
 

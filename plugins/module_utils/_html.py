@@ -94,7 +94,7 @@ class Control:
         for value, shown in self.options:
             if shown.casefold() == wanted:
                 return value
-        choices = ", ".join(f"'{shown}'" for _, shown in self.options)
+        choices = ", ".join(f"'{shown}'" for _value, shown in self.options)
         raise UnexpectedPageError(f"'{text}' is not a choice of « {self.label or self.name} » (choices: {choices}).")
 
     def selected_text(self) -> str:

@@ -514,7 +514,8 @@ class KdecoleConsole:
 
     def validate_step(self, page: ImportPage, logins: dict[str, str]) -> ImportPage:
         """Bind each row of the step to ``logins[ident]`` (absent: nothing), validate, go on."""
-        assert page.form is not None
+        if page.form is None:  # a caller's bug, not bad input
+            raise AssertionError("page.form is not set")
         form = copy.deepcopy(page.form)
         inputs = form.by_labels()
         for row in page.rows:
@@ -529,7 +530,8 @@ class KdecoleConsole:
 
     def interrupt_import(self, page: ImportPage) -> None:
         """Press "Interrompre": the steps already validated stay saved."""
-        assert page.form is not None
+        if page.form is None:  # a caller's bug, not bad input
+            raise AssertionError("page.form is not set")
         self.post(page.form, f"interrupt the identifiers import of {page.uai}", extra=[("action", STEP_INTERRUPT)])
 
     def close(self) -> None:
@@ -596,7 +598,7 @@ def _etab_options(form: Form) -> dict[str, str]:
     out = {}
     for _value, shown in form.by_label(ADD_ETABS).options:
         if shown.endswith(")") and "(" in shown:
-            name, _, uai = shown[:-1].rpartition("(")
+            name, _paren, uai = shown[:-1].rpartition("(")
             out[name.strip()] = uai.strip()
     return out
 

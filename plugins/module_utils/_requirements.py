@@ -55,7 +55,7 @@ try:
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 except ImportError as exc:
-    MISSING[LIBRARIES.get((exc.name or "requests").split(".")[0], "requests")] = traceback.format_exc()
+    MISSING[LIBRARIES.get((exc.name or "requests").partition(".")[0], "requests")] = traceback.format_exc()
     requests = Missing("requests")  # type: ignore[assignment]
     HTTPAdapter = Missing("requests.adapters.HTTPAdapter")  # type: ignore[assignment,misc]
     Retry = Missing("urllib3.util.retry.Retry")  # type: ignore[assignment,misc]

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.cas_sso_check; the code is in plugins/action/cas_sso_check.py."""
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ attributes:
     description: A sign-on stores the account's I(Identifiant CAS) in PRONOTE the first time; skipped in check mode.
   diff_mode:
     support: none
+    description: Shows no difference in diff mode.
 options:
   cas_url:
     description: The ENT's CAS URL; PRONOTE.net must redirect there.
@@ -61,7 +64,7 @@ options:
     type: bool
     default: true
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

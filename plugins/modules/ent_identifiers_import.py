@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.ent_identifiers_import; the code is in plugins/action/ent_identifiers_import.py."""
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ attributes:
     description: Shows the number of identifiers per profile before and after, never a name.
   action_group:
     support: full
+    description: Part of the action group C(group/ent.pronote.ent), so its connection options can be set once with C(module_defaults).
     membership: [ent.pronote.ent]
 options:
   uai:
@@ -122,7 +125,7 @@ options:
     type: bool
     default: true
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

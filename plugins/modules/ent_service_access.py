@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.ent_service_access; the code is in plugins/action/ent_service_access.py."""
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ attributes:
       by an earlier task of the same check run, every declared rule is predicted as added.
   diff_mode:
     support: full
+    description: Shows what changed, or would change in check mode, in diff mode.
   action_group:
     support: full
+    description: Part of the action group C(group/ent.pronote.ent), so its connection options can be set once with C(module_defaults).
     membership: [ent.pronote.ent]
 options:
   uai:
@@ -88,7 +92,7 @@ options:
     type: bool
     default: false
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.pronote_delegation; the code is in plugins/action/pronote_delegation.py."""
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ attributes:
     description: Reads the console and predicts the settings; publishes and saves nothing.
   diff_mode:
     support: full
+    description: Shows what changed, or would change in check mode, in diff mode.
 options:
   uai:
     description: UAI of the établissement.
@@ -80,7 +83,7 @@ options:
     type: bool
     default: true
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.run_summary; the code is in plugins/action/run_summary.py."""
 from __future__ import annotations
 
@@ -24,8 +26,10 @@ requirements:
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return a prediction of what would change, without changing anything.
   diff_mode:
     support: none
+    description: Shows no difference in diff mode.
 options:
   results:
     description: Names of the variables registered by the steps (for example C(ent_pronote_service_result)).
@@ -55,7 +59,7 @@ options:
     default: true
     version_added: 0.4.0
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""
