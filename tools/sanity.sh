@@ -5,7 +5,8 @@
 # .../ansible_collections/ent/pronote/. The built tarball (what
 # ansible-galaxy installs: no sandbox, tests or tools) is unpacked there, in
 # var/sanity/, with tests/sanity/ (its ignore file) beside it, and checked with
-# `ansible-test sanity --venv --python 3.11`.
+# `ansible-test sanity --venv --python 3.11` (in a git repository of its own:
+# ansible-test lists the files with git).
 #
 # Offline but for PyPI: ansible-test makes its virtualenvs without pip and
 # downloads pip's bootstrap script from a host of its own. The stand-in
@@ -40,6 +41,10 @@ mkdir -p "$DEST"
 tar -xzf "$WORK"/build/ent-pronote-*.tar.gz -C "$DEST"
 mkdir -p "$DEST/tests"
 cp -r tests/sanity "$DEST/tests/"
+# var/ is inside this repository, where git ignores it: ansible-test lists a collection's files with git
+# when it finds a repository, so the copy gets one of its own (its output left out)
+echo "tests/output/" > "$DEST/.gitignore"
+git -C "$DEST" init -q . && git -C "$DEST" add -A .
 if [ -d "$WORK/output.keep" ]; then mv "$WORK/output.keep" "$DEST/tests/output"; fi
 
 cd "$DEST"

@@ -479,7 +479,7 @@ class _Decider:
     def _cas(self, person: Person, profile: str) -> set[str]:
         login = self._account_for(person.cas_login) if person.cas_login else None
         if login and self.accounts[login].profile == profile and _kin(self.pnames[person.ident],
-                                                                       self.anames[login]):
+                                                                      self.anames[login]):
             return {login}
         return set()
 

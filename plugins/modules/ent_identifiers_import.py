@@ -106,9 +106,11 @@ options:
         the format.
       - It holds names of pupils and parents. Keep it out of shared places.
     type: path
+    version_added: 0.4.0
   partner:
     description: « Partenaire » of the RapprochementSSO file, the ENT project's name. Defaults to C(ENT).
     type: str
+    version_added: 0.4.0
   max_file_size:
     description: Refuse an identifiers file larger than this many bytes.
     type: int
@@ -124,6 +126,7 @@ options:
         says so when something would still change.
     type: bool
     default: true
+    version_added: 0.3.0
 author:
   - ENT PRONOTE ops (!UNKNOWN)
 """

@@ -80,10 +80,12 @@ options:
       - Where the établissements' PRONOTE.net bases are, when not at Index Éducation's hosting
         (the sandbox). The default O(url) becomes C(<pronote_root><uai>/pronote/).
     type: str
+    version_added: 0.3.0
   pronote_ca_path:
     description:
       - CA file to verify the PRONOTE.net server with, for O(block_version=auto). Defaults to O(ca_path).
     type: path
+    version_added: 0.3.0
   pronote_cas_url:
     description: I(URL CAS de PRONOTE.net). The vendor's guide says to leave it empty.
     type: str
@@ -159,6 +161,7 @@ options:
         description: Remove the rules of the service that are not declared.
         type: bool
         default: false
+    version_added: 0.2.0
 author:
   - ENT PRONOTE ops (!UNKNOWN)
 """

@@ -45,9 +45,11 @@ options:
     type: str
     choices: [rentree, diagnostic]
     default: rentree
+    version_added: 0.4.0
   report_dir:
     description: Directory where to write the report (created, mode 0700 when new). No report when unset.
     type: path
+    version_added: 0.4.0
   fail_on_failures:
     description:
       - Fail this task when an établissement failed.

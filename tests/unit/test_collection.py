@@ -89,3 +89,13 @@ def test_every_role_has_its_readme_up_to_date() -> None:
         text = (role / "README.md").read_text()
         for option in spec.get("options", {}):
             assert f"`{option}`" in text, (role.name, option)
+
+
+def test_the_changelog_is_generated_from_changelogs(tmp_path: Path) -> None:
+    """CHANGELOG.md is antsibull-changelog's output from changelogs/: edit a fragment, not the file."""
+    tool = Path(sys.executable).with_name("antsibull-changelog")
+    lint = subprocess.run([str(tool), "lint"], cwd=ROOT, capture_output=True, text=True)
+    assert lint.returncode == 0 and not lint.stdout.strip(), lint.stdout + lint.stderr
+    out = tmp_path / "CHANGELOG.md"
+    subprocess.run([str(tool), "generate", "--output", str(out)], cwd=ROOT, check=True, capture_output=True)
+    assert out.read_text(encoding="utf-8") == (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
