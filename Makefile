@@ -2,7 +2,8 @@
 #
 #   make demo      run the rentrée against the sandbox (seeded on first use)
 #   make diagnose  find the support FAQ's causes in the sandbox's region
-#   make test      unit + sandbox + integration tests, ansible-lint, molecule
+#   make test      unit + sandbox + integration tests, ansible-lint, molecule,
+#                  ansible-test sanity and galaxy-importer on the built collection
 #
 # `make help` lists every target.
 
@@ -23,6 +24,9 @@ PYTEST_TIMEOUT ?= 300
 VENV := .venv
 VENV_BIN := $(CURDIR)/$(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
+# galaxy-importer pins versions the project's tools do not allow: a virtualenv of its own
+GALAXY_VENV := .venv-galaxy
+GALAXY_STAMP := $(GALAXY_VENV)/.installed
 # the seed's report (établissements, admin and demo logins), also its stamp
 SEED_STAMP := $(SANDBOX_DIR)/seed.txt
 
@@ -35,7 +39,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo diagnose demo-reset sandbox test pytest lint molecule bench matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose demo-reset sandbox test pytest lint molecule sanity galaxy-import ee bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,7 +55,13 @@ $(VENV_STAMP): requirements.txt requirements-test.txt constraints.txt
 	  echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); 3.11 or newer is needed. Run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || { \
 	  echo "error: '$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt install python3-venv)" >&2; exit 1; }
+	@# requirements-test.txt takes in requirements.txt (the collection's runtime ranges); constraints.txt pins all
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-test.txt -c constraints.txt
+	@touch $@
+
+$(GALAXY_STAMP): requirements-galaxy.txt constraints-galaxy.txt | $(VENV_STAMP)
+	@test -x $(GALAXY_VENV)/bin/python || $(PYTHON) -m venv $(GALAXY_VENV)
+	$(GALAXY_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-galaxy.txt -c constraints-galaxy.txt
 	@touch $@
 
 # --- sandbox and demo --------------------------------------------------------
@@ -110,10 +120,12 @@ sandbox: $(VENV_STAMP) $(SEED_STAMP) ## run the sandbox in the foreground (Ctrl-
 
 # --- tests -------------------------------------------------------------------
 
-test: $(VENV_STAMP) ## everything CI runs: pytest, then ansible-lint, then molecule
+test: $(VENV_STAMP) ## everything CI runs: pytest, ansible-lint, molecule, ansible-test sanity, galaxy-importer
 	@$(MAKE) --no-print-directory pytest
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory molecule
+	@$(MAKE) --no-print-directory sanity
+	@$(MAKE) --no-print-directory galaxy-import
 
 pytest: $(VENV_STAMP) ## unit, sandbox and integration tests
 	$(VENV_PY) -m pytest -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) \
@@ -125,6 +137,22 @@ lint: $(VENV_STAMP) ## ansible-lint, production profile (see .ansible-lint)
 
 molecule: $(VENV_STAMP) ## molecule scenario extensions/molecule/default against a throwaway sandbox
 	molecule test -s default
+
+sanity: $(VENV_STAMP) ## ansible-test sanity --venv on the built collection, offline (tools/sanity.sh)
+	VENV_BIN=$(VENV_BIN) tools/sanity.sh
+
+galaxy-import: $(GALAXY_STAMP) ## galaxy-importer, Galaxy's and Automation Hub's check, on the built tarball
+	rm -rf build/galaxy
+	ansible-galaxy collection build --force --output-path build/galaxy .
+	@# it looks for ansible-doc and ansible-lint on PATH: its own virtualenv's
+	cd build/galaxy && PATH=$(CURDIR)/$(GALAXY_VENV)/bin:$$PATH $(CURDIR)/$(GALAXY_VENV)/bin/python -m galaxy_importer.main ent-pronote-*.tar.gz
+
+ee: $(VENV_STAMP) ## the execution environment's build context in build/ee (ansible-builder create; no container engine)
+	rm -rf build/ee build/ee-collection
+	ansible-galaxy collection build --force --output-path build/ee-collection .
+	mv build/ee-collection/ent-pronote-*.tar.gz build/ee-collection/ent-pronote.tar.gz
+	ansible-builder create -f execution-environment.yml -c build/ee --output-filename Containerfile
+	@echo "Build it with: podman build -t ent-pronote-ee build/ee   (or docker build)"
 
 bench: $(VENV_STAMP) ## time the playbook on many établissements (tools/bench.py)
 	$(VENV_PY) tools/bench.py
@@ -145,5 +173,5 @@ clean: ## stop the sandbox; remove its state, build output and caches (keeps .ve
 	rm -rf var build .ansible .pytest_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -path ./collections -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
-distclean: clean ## clean, and remove .venv too
-	rm -rf $(VENV)
+distclean: clean ## clean, and remove .venv (and .venv-galaxy) too
+	rm -rf $(VENV) $(GALAXY_VENV)
