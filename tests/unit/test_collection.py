@@ -99,3 +99,26 @@ def test_the_changelog_is_generated_from_changelogs(tmp_path: Path) -> None:
     out = tmp_path / "CHANGELOG.md"
     subprocess.run([str(tool), "generate", "--output", str(out)], cwd=ROOT, check=True, capture_output=True)
     assert out.read_text(encoding="utf-8") == (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def test_the_installed_collection_finds_its_schema_and_ships_its_requirements(tmp_path: Path) -> None:
+    """Built and installed as ansible-galaxy does, outside the checkout: the RapprochementSSO schema the writer
+    validates against is inside it, and so are requirements.txt and meta/execution-environment.yml."""
+    bin_dir = Path(sys.executable).parent
+    subprocess.run([str(bin_dir / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    tarball = next(tmp_path.glob("ent-pronote-*.tar.gz"))
+    # --force and another directory: the checkout's ansible.cfg would find ent.pronote already installed
+    subprocess.run([str(bin_dir / "ansible-galaxy"), "collection", "install", "--force", "-p", str(tmp_path / "coll"),
+                    str(tarball)], check=True, capture_output=True, cwd=tmp_path)
+    installed = tmp_path / "coll" / "ansible_collections" / "ent" / "pronote"
+    for shipped in ("requirements.txt", "bindep.txt", "meta/execution-environment.yml", "changelogs/changelog.yaml"):
+        assert (installed / shipped).is_file(), shipped
+    for kept_out in ("sandbox", "tests", "tools", "requirements-test.txt", "execution-environment.yml"):
+        assert not (installed / kept_out).exists(), kept_out
+    probe = ("from ansible_collections.ent.pronote.plugins.module_utils import _rapprochement as r; "
+             "print(r.SCHEMA_PATH); r._schema()")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path / "coll"), "PATH": str(bin_dir)})
+    assert proc.returncode == 0, proc.stderr
+    assert Path(proc.stdout.strip()).resolve().is_relative_to(installed.resolve())
