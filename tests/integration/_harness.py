@@ -225,7 +225,7 @@ class RunnerRun:
 
 def run_with_runner(private_data_dir: Path, playbook: Path | str, *, inventory: Path | str,
                     extravars: dict[str, Any] | None = None, envvars: dict[str, str] | None = None,
-                    timeout: float = 900) -> RunnerRun:
+                    project_dir: Path | None = None, limit: str | None = None, timeout: float = 900) -> RunnerRun:
     """Run ``playbook`` as AWX does: ansible-runner from a private data dir, its own callback, env and extra vars.
 
     The playbook and inventory are given as paths; the collection is found through the checkout's
@@ -240,8 +240,9 @@ def run_with_runner(private_data_dir: Path, playbook: Path | str, *, inventory: 
            # the virtualenv's ansible-playbook, as the EE's is on its PATH
            "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}", **(envvars or {})}
     runner = ansible_runner.run(private_data_dir=str(private_data_dir), playbook=str(playbook),
-                                inventory=str(inventory), extravars=extravars or {}, envvars=env,
-                                quiet=True, timeout=int(timeout))
+                                inventory=str(inventory), extravars=extravars or {}, envvars=env, limit=limit,
+                                project_dir=str(project_dir) if project_dir else None, quiet=True,
+                                timeout=int(timeout))
     stdout = runner.stdout.read() if runner.stdout else ""
     return RunnerRun(runner.rc, runner.status, stdout, list(runner.events))
 
