@@ -122,3 +122,52 @@ def test_the_installed_collection_finds_its_schema_and_ships_its_requirements(tm
                           env={"PYTHONPATH": str(tmp_path / "coll"), "PATH": str(bin_dir)})
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()).resolve().is_relative_to(installed.resolve())
+
+
+COLLECTION_README = ROOT / "docs" / "collection.md"
+
+
+def content_names() -> set[str]:
+    modules = {f"ent.pronote.{p.stem}" for p in (PLUGINS / "modules").glob("*.py")}
+    roles = {f"ent.pronote.{p.name}" for p in (ROOT / "roles").iterdir() if p.is_dir()}
+    playbooks = {f"ent.pronote.{p.stem}" for p in (ROOT / "playbooks").glob("*.yml")}
+    return modules | roles | playbooks
+
+
+def test_the_collection_readme_is_for_an_installed_collection() -> None:
+    """It ships (galaxy.yml readme), starts with the two install commands and the versions, and speaks of
+    nothing that stays in the checkout."""
+    galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+    assert (ROOT / galaxy["readme"]).resolve() == COLLECTION_README
+    text = COLLECTION_README.read_text(encoding="utf-8")
+    first_block = text.split("```")[1]
+    assert "ansible-galaxy collection install" in first_block and "pip install -r" in first_block
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    head = text[:text.index("## ")]
+    assert runtime["requires_ansible"] in head and all(v in head for v in ("2.17", "2.18", "2.19"))
+    for checkout_only in ("make ", "Makefile", "sandbox", "molecule", "requirements-test", ".venv"):
+        assert checkout_only not in text, checkout_only
+    for setting in ("forks", "run_vars_plugins", "gathering"):
+        assert setting in text
+
+
+def test_the_readmes_list_every_module_role_and_playbook() -> None:
+    names = content_names()
+    for readme in (COLLECTION_README, ROOT / "README.md"):
+        text = readme.read_text(encoding="utf-8")
+        listed = set(re.findall(r"^\| `(ent\.pronote\.\w+)` \| (?:module|role|playbook) \|", text, re.M))
+        assert listed == names, (readme.name, names ^ listed)
+    layout = (ROOT / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1].split("## ", 1)[0]
+    for role in (ROOT / "roles").iterdir():
+        assert f"roles/{role.name}/" in layout
+    for playbook in (ROOT / "playbooks").glob("*.yml"):
+        assert f"playbooks/{playbook.name}" in layout
+
+
+def test_the_files_docs_awx_md_names_exist() -> None:
+    text = (ROOT / "docs" / "awx.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:docs|tests|inventories|playbooks|roles|meta)/[\w./-]+\.(?:yml|md|py))`", text))
+    named |= {"execution-environment.yml", "requirements.txt", "bindep.txt"}
+    assert len(named) > 5
+    for path in named:
+        assert (ROOT / path).is_file() or (ROOT / "docs" / path).is_file(), path
