@@ -39,7 +39,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo diagnose demo-reset sandbox test pytest lint molecule sanity galaxy-import ee bench matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose demo-reset sandbox test pytest lint molecule sanity galaxy-import compat ee bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -120,12 +120,13 @@ sandbox: $(VENV_STAMP) $(SEED_STAMP) ## run the sandbox in the foreground (Ctrl-
 
 # --- tests -------------------------------------------------------------------
 
-test: $(VENV_STAMP) ## everything CI runs: pytest, ansible-lint, molecule, ansible-test sanity, galaxy-importer
+test: $(VENV_STAMP) ## everything CI runs: pytest, ansible-lint, molecule, sanity, galaxy-importer, compat
 	@$(MAKE) --no-print-directory pytest
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory molecule
 	@$(MAKE) --no-print-directory sanity
 	@$(MAKE) --no-print-directory galaxy-import
+	@$(MAKE) --no-print-directory compat
 
 pytest: $(VENV_STAMP) ## unit, sandbox and integration tests
 	$(VENV_PY) -m pytest -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) \
@@ -146,6 +147,23 @@ galaxy-import: $(GALAXY_STAMP) ## galaxy-importer, Galaxy's and Automation Hub's
 	ansible-galaxy collection build --force --output-path build/galaxy .
 	@# it looks for ansible-doc and ansible-lint on PATH: its own virtualenv's
 	cd build/galaxy && PATH=$(CURDIR)/$(GALAXY_VENV)/bin:$$PATH $(CURDIR)/$(GALAXY_VENV)/bin/python -m galaxy_importer.main ent-pronote-*.tar.gz
+
+# The oldest ansible-core versions meta/runtime.yml allows (requires_ansible >=2.17.0); the main
+# virtualenv has the newest. Each gets a virtualenv of its own, with the collection's requirements.txt
+# and the test tools at the versions of constraints.txt (but ansible-core and its resolvelib).
+COMPAT_CORES ?= 2.17 2.18
+COMPAT_TESTS := tests/unit tests/integration/test_rentree.py tests/integration/test_requirements.py
+compat: $(VENV_STAMP) ## the unit tests and the rentrée's integration tests under ansible-core 2.17 and 2.18
+	@mkdir -p var/compat
+	@grep -v -E '^(ansible-core|resolvelib)==' constraints.txt > var/compat/constraints.txt
+	@set -e; for v in $(COMPAT_CORES); do \
+	  d=var/compat/$$v; test -x $$d/bin/python || $(PYTHON) -m venv $$d; \
+	  $$d/bin/pip install --disable-pip-version-check -q "ansible-core==$$v.*" -r requirements.txt pytest pytest-timeout \
+	    hypothesis jmespath cssselect Flask cryptography python-cas ansible-runner -c var/compat/constraints.txt; \
+	  echo "== ansible-core $$($$d/bin/python -c 'import ansible; print(ansible.__version__)')"; \
+	  $$d/bin/python -m pytest -p no:cacheprovider -q --timeout=$(PYTEST_TIMEOUT) $(COMPAT_TESTS) \
+	    --deselect tests/unit/test_collection.py::test_the_changelog_is_generated_from_changelogs; \
+	done
 
 ee: $(VENV_STAMP) ## the execution environment's build context in build/ee (ansible-builder create; no container engine)
 	rm -rf build/ee build/ee-collection
