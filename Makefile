@@ -3,7 +3,8 @@
 #   make demo      run the rentrée against the sandbox (seeded on first use)
 #   make diagnose  find the support FAQ's causes in the sandbox's region
 #   make preflight check every screen the rentrée uses, nothing changed
-#   make test      unit + sandbox + integration tests, ansible-lint, molecule
+#   make test      unit + sandbox + integration tests, ansible-lint, molecule,
+#                  ansible-test sanity and galaxy-importer on the built collection
 #
 # `make help` lists every target.
 
@@ -24,6 +25,9 @@ PYTEST_TIMEOUT ?= 300
 VENV := .venv
 VENV_BIN := $(CURDIR)/$(VENV)/bin
 VENV_STAMP := $(VENV)/.installed
+# galaxy-importer pins versions the project's tools do not allow: a virtualenv of its own
+GALAXY_VENV := .venv-galaxy
+GALAXY_STAMP := $(GALAXY_VENV)/.installed
 # the seed's report (établissements, admin and demo logins), also its stamp
 SEED_STAMP := $(SANDBOX_DIR)/seed.txt
 
@@ -36,7 +40,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule bench soak reader-bench matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule sanity galaxy-import compat ee bench soak reader-bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,7 +56,13 @@ $(VENV_STAMP): requirements.txt requirements-test.txt constraints.txt
 	  echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); 3.11 or newer is needed. Run: make PYTHON=/path/to/python3.11 ..." >&2; exit 1; }
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV) || { \
 	  echo "error: '$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt install python3-venv)" >&2; exit 1; }
+	@# requirements-test.txt takes in requirements.txt (the collection's runtime ranges); constraints.txt pins all
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-test.txt -c constraints.txt
+	@touch $@
+
+$(GALAXY_STAMP): requirements-galaxy.txt constraints-galaxy.txt | $(VENV_STAMP)
+	@test -x $(GALAXY_VENV)/bin/python || $(PYTHON) -m venv $(GALAXY_VENV)
+	$(GALAXY_VENV)/bin/pip install --disable-pip-version-check -q -r requirements-galaxy.txt -c constraints-galaxy.txt
 	@touch $@
 
 # --- sandbox and demo --------------------------------------------------------
@@ -115,10 +125,13 @@ sandbox: $(VENV_STAMP) $(SEED_STAMP) ## run the sandbox in the foreground (Ctrl-
 
 # --- tests -------------------------------------------------------------------
 
-test: $(VENV_STAMP) ## everything CI runs: pytest, then ansible-lint, then molecule
+test: $(VENV_STAMP) ## everything CI runs: pytest, ansible-lint, molecule, sanity, galaxy-importer, compat
 	@$(MAKE) --no-print-directory pytest
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory molecule
+	@$(MAKE) --no-print-directory sanity
+	@$(MAKE) --no-print-directory galaxy-import
+	@$(MAKE) --no-print-directory compat
 
 pytest: $(VENV_STAMP) ## unit, sandbox, real CAS (django-cas-server) and integration tests
 	$(VENV_PY) -m pytest -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) \
@@ -130,6 +143,39 @@ lint: $(VENV_STAMP) ## ansible-lint, production profile (see .ansible-lint)
 
 molecule: $(VENV_STAMP) ## molecule scenario extensions/molecule/default against a throwaway sandbox
 	molecule test -s default
+
+sanity: $(VENV_STAMP) ## ansible-test sanity --venv on the built collection, offline (tools/sanity.sh)
+	VENV_BIN=$(VENV_BIN) tools/sanity.sh
+
+galaxy-import: $(GALAXY_STAMP) ## galaxy-importer, Galaxy's and Automation Hub's check, on the built tarball
+	rm -rf build/galaxy
+	ansible-galaxy collection build --force --output-path build/galaxy .
+	@# it looks for ansible-doc and ansible-lint on PATH: its own virtualenv's
+	cd build/galaxy && PATH=$(CURDIR)/$(GALAXY_VENV)/bin:$$PATH $(CURDIR)/$(GALAXY_VENV)/bin/python -m galaxy_importer.main ent-pronote-*.tar.gz
+
+# The oldest ansible-core versions meta/runtime.yml allows (requires_ansible >=2.17.0); the main
+# virtualenv has the newest. Each gets a virtualenv of its own, with the collection's requirements.txt
+# and the test tools at the versions of constraints.txt (but ansible-core and its resolvelib).
+COMPAT_CORES ?= 2.17 2.18
+COMPAT_TESTS := tests/unit tests/integration/test_rentree.py tests/integration/test_requirements.py
+compat: $(VENV_STAMP) ## the unit tests and the rentrée's integration tests under ansible-core 2.17 and 2.18
+	@mkdir -p var/compat
+	@grep -v -E '^(ansible-core|resolvelib)==' constraints.txt > var/compat/constraints.txt
+	@set -e; for v in $(COMPAT_CORES); do \
+	  d=var/compat/$$v; test -x $$d/bin/python || $(PYTHON) -m venv $$d; \
+	  $$d/bin/pip install --disable-pip-version-check -q "ansible-core==$$v.*" -r requirements.txt pytest pytest-timeout \
+	    hypothesis jmespath cssselect Flask cryptography python-cas ansible-runner -c var/compat/constraints.txt; \
+	  echo "== ansible-core $$($$d/bin/python -c 'import ansible; print(ansible.__version__)')"; \
+	  $$d/bin/python -m pytest -p no:cacheprovider -q --timeout=$(PYTEST_TIMEOUT) $(COMPAT_TESTS) \
+	    --deselect tests/unit/test_collection.py::test_the_changelog_is_generated_from_changelogs; \
+	done
+
+ee: $(VENV_STAMP) ## the execution environment's build context in build/ee (ansible-builder create; no container engine)
+	rm -rf build/ee build/ee-collection
+	ansible-galaxy collection build --force --output-path build/ee-collection .
+	mv build/ee-collection/ent-pronote-*.tar.gz build/ee-collection/ent-pronote.tar.gz
+	ansible-builder create -f execution-environment.yml -c build/ee --output-filename Containerfile
+	@echo "Build it with: podman build -t ent-pronote-ee build/ee   (or docker build)"
 
 bench: $(VENV_STAMP) ## time the playbook on many établissements (tools/bench.py)
 	$(VENV_PY) tools/bench.py
@@ -156,5 +202,5 @@ clean: ## stop the sandbox; remove its state, build output and caches (keeps .ve
 	rm -rf var build .ansible .pytest_cache .hypothesis
 	find . -path ./$(VENV) -prune -o -path ./collections -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
-distclean: clean ## clean, and remove .venv too
-	rm -rf $(VENV)
+distclean: clean ## clean, and remove .venv (and .venv-galaxy) too
+	rm -rf $(VENV) $(GALAXY_VENV)

@@ -151,8 +151,9 @@ class ActionModule(EntAction):
                                   **pronote}
         if handler.present and handler.desired["block_version"] is None and not before.exists:
             version = (after_fields or {}).get("block_version") or "its default"
-            result.setdefault("warnings", []).append(f"block_version not set for {uai}: the console kept « Version » '{version}'. "
-                                  "It must match the PRONOTE server's version.")
+            result.setdefault("warnings", []).append(
+                f"block_version not set for {uai}: the console kept « Version » '{version}'. "
+                "It must match the PRONOTE server's version.")
         if outcome.retried:
             result["retries"] = len(outcome.retried)
         removed = outcome.plan.get(DUPLICATES) if isinstance(outcome.plan, dict) else None
@@ -192,7 +193,7 @@ class ActionModule(EntAction):
                 raise
             # In check mode step 1 (the delegation, which publishes the base at racine "Pronote") was only
             # predicted: the version is read for real by the real run.
-            return {**params, "block_version": None}, {"warnings": [f"{exc} In check mode the « Version » is "
-                                                                   "left as it is."]}
+            return {**params, "block_version": None}, {"warnings": [
+                f"{exc} In check mode the « Version » is left as it is."]}
         version = ".".join(str(n) for n in info.version)
         return {**params, "block_version": info.block_version}, {"pronote_version": version}

@@ -88,7 +88,8 @@ class ActionModule(EntAction):
             handler = ImportHandler(console, uai, file, content, os.path.basename(src), import_mode("auto", file),
                                     manual=manual, assisted=params["assisted"])
             current = handler.read().pairs
-            assert handler.match is not None
+            if handler.match is None:  # a caller's bug, not bad input
+                raise AssertionError("handler.match is not set")
             facts = diag.identifier_facts(file, handler.match, current)
             found = diag.check_identifiers(uai, facts, max_unrecognised_share=params["max_unrecognised_share"])
             findings += found

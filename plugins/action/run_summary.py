@@ -202,8 +202,8 @@ class ActionModule(EntAction):
             })
         summary = summarise(records)
         kind = params["kind"]
-        result: dict[str, Any] = {"changed": False, "failed": bool(summary["failures"]), "summary": summary,
-                                  "msg": render(summary, kind)}
+        result: dict[str, Any] = {"changed": False, "failed": bool(summary["failures"]) and params.get("fail_on_failures", True),
+                                  "summary": summary, "msg": render(summary, kind)}
         if params.get("report_dir"):
             data = _report.build([_report_record(r) for r in records], kind=kind,
                                  generated_at=dt.datetime.now(dt.timezone.utc).astimezone())

@@ -48,6 +48,7 @@ options:
       - The default rides out an outage of about 30 seconds. A form post is never sent twice;
         the read-compare-change cycle starts again from a fresh read instead.
     type: float
+    version_added: 0.4.0
     default: 60
   cas_selection:
     description:
@@ -59,6 +60,7 @@ options:
         administrator, like a test account, must be a local ENT account).
       - Set it for all modules with C(module_defaults) from the group variable C(ent_cas_selection).
     type: str
+    version_added: 0.4.0
   session_cache:
     description:
       - Keep the signed-in console session in a file of the user's cache directory (mode 0600),
@@ -74,6 +76,7 @@ options:
       - When the wait is over, this établissement fails with "another run is working on it" and nothing is changed.
       - The lock of a run that was killed is released at once by the system.
     type: float
+    version_added: 0.4.0
     default: 600
 notes:
   - Runs on the controller (action plugin); the target host is only a name, the établissement's UAI.

@@ -30,6 +30,7 @@ options:
       - The default rides out an outage of about 30 seconds. A form post is never sent twice;
         the read-compare-change cycle starts again from a fresh read instead.
     type: float
+    version_added: 0.4.0
     default: 60
 notes:
   - Runs on the controller (action plugin); the target host is only a name, the établissement's UAI.

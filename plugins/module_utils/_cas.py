@@ -30,8 +30,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import lxml.html
-import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     AuthenticationError,

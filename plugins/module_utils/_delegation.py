@@ -163,7 +163,8 @@ class DelegationHandler:
         return replace(plan.wanted)
 
     def apply(self, before: BaseSettings, plan: DelegationPlan) -> BaseSettings:
-        assert self.pages is not None
+        if self.pages is None:  # a caller's bug, not bad input
+            raise AssertionError("self.pages is not set")
         console, uai = self.console, self.uai
         try:
             if (plan.delegation or plan.publication) and before.published:

@@ -212,7 +212,7 @@ def check_base(uai: str, url: str, info: PronoteInfo | None, settings: BaseSetti
             elif settings.cas and settings.delegation.get(name, "CAS") != "CAS":
                 add("espace_sans_delegation", name, espace=name)
     if info is None:
-        if not any(code == "racine" for code, _ in out):
+        if not any(code == "racine" for code, _finding in out):
             add("base_introuvable", url=url)
     elif info.published:
         if not info.cas_active:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-import lxml.html
-import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import ScreenMismatchError, UnexpectedPageError
 
@@ -95,7 +95,7 @@ class Control:
         for value, shown in self.options:
             if shown.casefold() == wanted:
                 return value
-        choices = ", ".join(f"'{shown}'" for _, shown in self.options)
+        choices = ", ".join(f"'{shown}'" for _value, shown in self.options)
         raise UnexpectedPageError(f"'{text}' is not a choice of « {self.label or self.name} » (choices: {choices}).")
 
     def has_option(self, text: str) -> bool:

@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import HTTPAdapter
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import Retry
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     ConfigurationError,
@@ -42,7 +42,11 @@ RETRY_STATUSES = (500, 502, 503, 504)
 BACKOFF_FACTOR, BACKOFF_MAX, BACKOFF_JITTER = 0.5, 5.0, 0.5
 
 
-class BudgetRetry(Retry):
+#: urllib3's Retry, or a plain base when urllib3 is missing (then every task fails first: ``_requirements``)
+_RetryBase: Any = Retry if isinstance(Retry, type) else object
+
+
+class BudgetRetry(_RetryBase):
     """urllib3's ``Retry``, bounded by time as well as by count.
 
     An attempt that fails is retried while fewer than ``minimum`` retries were

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Union
 
-from lxml import etree
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import etree
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai

@@ -136,7 +136,8 @@ class ImportHandler:
         return ImportState(current)
 
     def plan(self, before: ImportState) -> ImportPlan | None:
-        assert self.match is not None
+        if self.match is None:  # a caller's bug, not bad input
+            raise AssertionError("self.match is not set")
         final, added, replaced, removed = outcome_state(before.pairs, self.match, self.mode, self.file.people)
         if final == before.pairs:
             return None
@@ -156,10 +157,11 @@ class ImportHandler:
         return ImportState(dict(plan.final))
 
     def apply(self, before: ImportState, plan: ImportPlan) -> ImportState:
-        assert self.match is not None
+        if self.match is None:  # a caller's bug, not bad input
+            raise AssertionError("self.match is not set")
         logins = self.match.pairs()
         page = self._resumed() or self._started()
-        for _ in range(MAX_PAGES):
+        for _page in range(MAX_PAGES):
             if page.finished:
                 break
             page = self.console.validate_step(page, logins)
@@ -311,7 +313,8 @@ def _checked_file(src: str, content: bytes, uai: str, max_bytes: int) -> Identif
 
 def _result(uai: str, mode: str, handler: ImportHandler, before: int, after: int,
             plan: ImportPlan | None) -> dict[str, Any]:
-    assert handler.match is not None
+    if handler.match is None:  # a caller's bug, not bad input
+        raise AssertionError("handler.match is not set")
     kinds = withdrawn(handler.match)
     return {
         "uai": uai, "mode": mode, "uploaded": handler.uploaded, "people": len(handler.file.people),

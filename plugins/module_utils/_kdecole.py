@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import lxml.html
-import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._access import (
     ACCESS_ROLE,
@@ -608,7 +608,8 @@ class KdecoleConsole:
 
     def validate_step(self, page: ImportPage, logins: dict[str, str]) -> ImportPage:
         """Bind each row of the step to ``logins[ident]`` (absent: nothing), validate, go on."""
-        assert page.form is not None
+        if page.form is None:  # a caller's bug, not bad input
+            raise AssertionError("page.form is not set")
         form = copy.deepcopy(page.form)
         inputs = form.by_labels()
         for row in page.rows:
@@ -624,7 +625,8 @@ class KdecoleConsole:
 
     def interrupt_import(self, page: ImportPage) -> None:
         """Press "Interrompre": the steps already validated stay saved."""
-        assert page.form is not None
+        if page.form is None:  # a caller's bug, not bad input
+            raise AssertionError("page.form is not set")
         self.post(page.form, f"interrupt the identifiers import of {page.uai}", extra=[("action", STEP_INTERRUPT)])
 
     def close(self) -> None:
@@ -683,7 +685,7 @@ def _etab_options(form: Form) -> dict[str, str]:
     out = {}
     for _value, shown in form.by_label(ADD_ETABS).options:
         if shown.endswith(")") and "(" in shown:
-            name, _, uai = shown[:-1].rpartition("(")
+            name, _paren, uai = shown[:-1].rpartition("(")
             out[name.strip()] = uai.strip()
     return out
 

@@ -14,8 +14,8 @@ Three things live here:
 forms compare equal), drops accents, folds case, spells ligatures and the
 like out (œ→oe, æ→ae, ß→ss, ø→o...), turns every character that is not a
 letter or a digit into a space (hyphens, underscores, dots, commas, and all
-apostrophes ``' ’ ‘ ` ´ ʼ``), then collapses spaces. So "D'Almeida",
-"D’Almeida", "d-almeida" and "D Almeida" are equal, but "Dalmeida" is
+apostrophes: ``'``, U+2019, U+2018, the backtick, U+00B4, U+02BC), then collapses spaces. So "D'Almeida",
+"D\u2019Almeida", "d-almeida" and "D Almeida" are equal, but "Dalmeida" is
 another name: a missing space is not guessed (it is only used to *list*
 candidates for a person to choose from). First names are the words of the
 normalised prénom ("Marie-Claire", "Marie Claire" and "MARIE, CLAIRE" are
@@ -211,7 +211,7 @@ _SPELLED = str.maketrans({
     "œ": "oe", "æ": "ae", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "þ": "th", "ı": "i", "ħ": "h",
     "ŧ": "t", "ŋ": "n", "ĸ": "k",
     # every apostrophe-like character: a word separator
-    "'": " ", "’": " ", "‘": " ", "`": " ", "´": " ", "ʼ": " ", "ʻ": " ", "ʹ": " ", "ʽ": " ", "′": " ", "‛": " ",
+    "'": " ", "\u2019": " ", "\u2018": " ", "`": " ", "´": " ", "ʼ": " ", "ʻ": " ", "ʹ": " ", "ʽ": " ", "′": " ", "‛": " ",
 })
 
 
@@ -632,7 +632,7 @@ class _Decider:
     def _cas(self, person: Person, profile: str) -> set[str]:
         login = self._account_for(person.cas_login) if person.cas_login else None
         if login and self.accounts[login].profile == profile and _kin(self.pnames[person.ident],
-                                                                        self.anames[login]):
+                                                                      self.anames[login]):
             return {login}
         return set()
 
@@ -807,7 +807,7 @@ class _Decider:
                 rank[login] = level
 
         if person.category == RESPONSABLES:
-            possible, _ = self._child_accounts(person)
+            possible, _found = self._child_accounts(person)
             for child_login in possible:
                 for login in self.parents_of.get(child_login, ()):
                     offer(login, 1 if self.anames[login].nom == names.nom else 3)

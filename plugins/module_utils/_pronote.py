@@ -15,8 +15,8 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-import lxml.html
-import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     NotFoundError,
@@ -280,7 +280,7 @@ class HostingConsole:
 
     def projects(self, pages: BasePages) -> list[str]:
         """The ENT projects the delegation form offers."""
-        return [text for _, text in pages.delegation.by_label(LABEL_PROJECT).options]
+        return [text for _value, text in pages.delegation.by_label(LABEL_PROJECT).options]
 
     def set_published(self, pages: BasePages, published: bool, uai: str) -> None:
         what = f"{'publish' if published else 'stop publishing'} the PRONOTE.net base of {uai}"

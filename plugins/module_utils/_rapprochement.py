@@ -70,7 +70,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from lxml import etree
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import etree
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import ConfigurationError, ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._files import write_atomic
@@ -183,7 +183,7 @@ def _select(plan: MatchPlan, file: IdentifiersFile, current: Mapping[str, str] |
     for pair in candidates:
         holders[_login_key(pair.login)].add(pair.ident)
     if current is not None:
-        final, _, _, _ = outcome_state(current, plan, plan.mode, file.people)
+        final = outcome_state(current, plan, plan.mode, file.people)[0]
         for ident, login in final.items():
             if login and login.strip():
                 holders[_login_key(login)].add(ident)
@@ -244,7 +244,8 @@ def arrange(file: IdentifiersFile, pairs: Iterable[Pair]) -> tuple[list[Row], di
     kept: list[tuple[Section, Person, str]] = []
     for ident, pair in chosen.items():
         person = file.person(ident)
-        assert person is not None
+        if person is None:  # a caller's bug, not bad input
+            raise AssertionError("person is not set")
         section = BY_KEY.get(person.category)
         if section is None:
             reasons[ident] = "no_element"
@@ -268,7 +269,7 @@ def _homonyms(file: IdentifiersFile) -> set[str]:
         if person.category in BY_KEY:
             groups[(person.category, normalise(person.nom))].append(person)
     out: set[str] = set()
-    for (key, _), group in groups.items():
+    for (key, _kind), group in groups.items():
         dated = BY_KEY[key].birth_date is not None
         for i, one in enumerate(group):
             for other in group[i + 1:]:
@@ -326,7 +327,7 @@ def render(file: IdentifiersFile, pairs: Iterable[Pair], *, partner: str, date: 
     ``date`` the file's ``Date``. Pairs that cannot be written are left out
     (see :func:`arrange` for which and why).
     """
-    rows, _ = arrange(file, pairs)
+    rows = arrange(file, pairs)[0]
     return _document(file, rows, partner, date)
 
 

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import lxml.html
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
 
 from ansible_collections.ent.pronote.plugins.module_utils._files import (
     csv_text,

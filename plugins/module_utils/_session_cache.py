@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from http.cookiejar import Cookie
 
-import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._files import write_atomic
 

@@ -78,6 +78,7 @@ RUN_SUMMARY = {
     "hosts": {"type": "list", "elements": "str"},
     "kind": {"type": "str", "default": "rentree", "choices": ["rentree", "diagnostic", "preflight"]},
     "report_dir": {"type": "path"},
+    "fail_on_failures": {"type": "bool", "default": True},
 }
 
 ENT_IDENTIFIERS_IMPORT = {

@@ -13,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass
 from urllib.parse import urljoin
 
-import lxml.html
-import requests
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
 from ansible_collections.ent.pronote.plugins.module_utils._cas import (
     STEP_LOGIN_PAGE,

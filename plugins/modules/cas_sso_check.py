@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.cas_sso_check; the code is in plugins/action/cas_sso_check.py."""
 from __future__ import annotations
 
@@ -23,12 +25,16 @@ description:
 extends_documentation_fragment:
   - ent.pronote.pronote_connection
   - ent.pronote.pronote_base
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: none
     description: A sign-on stores the account's I(Identifiant CAS) in PRONOTE the first time; skipped in check mode.
   diff_mode:
     support: none
+    description: Shows no difference in diff mode.
 options:
   cas_url:
     description: The ENT's CAS URL; PRONOTE.net must redirect there.
@@ -42,6 +48,7 @@ options:
         source whose label says it is the ENT's accounts. A CAS that offers only EduConnect (or agents) fails
         with C(cas_sans_comptes_locaux), since a test account must be a local ENT account.
     type: str
+    version_added: 0.4.0
   accounts:
     description: The test accounts, one per profile to check. Keep their passwords in ansible-vault.
     type: list
@@ -68,7 +75,7 @@ options:
     type: bool
     default: true
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

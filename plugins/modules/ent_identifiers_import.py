@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.ent_identifiers_import; the code is in plugins/action/ent_identifiers_import.py."""
 from __future__ import annotations
 
@@ -29,6 +31,9 @@ description:
   - The result holds counts only. Names of people go only to the O(report) file, written with mode 0600 when asked.
 extends_documentation_fragment:
   - ent.pronote.ent_connection
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full
@@ -39,6 +44,7 @@ attributes:
     description: Shows the number of identifiers per profile before and after, never a name.
   action_group:
     support: full
+    description: Part of the action group C(group/ent.pronote.ent), so its connection options can be set once with C(module_defaults).
     membership: [ent.pronote.ent]
 options:
   uai:
@@ -100,9 +106,11 @@ options:
         the format.
       - It holds names of pupils and parents. Keep it out of shared places.
     type: path
+    version_added: 0.4.0
   partner:
     description: « Partenaire » of the RapprochementSSO file, the ENT project's name. Defaults to C(ENT).
     type: str
+    version_added: 0.4.0
   max_file_size:
     description: Refuse an identifiers file larger than this many bytes (checked from its size before it is read; 50 MiB by default).
     type: int
@@ -118,8 +126,9 @@ options:
         says so when something would still change.
     type: bool
     default: true
+    version_added: 0.3.0
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.ent_preflight; the code is in plugins/action/ent_preflight.py."""
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ description:
 extends_documentation_fragment:
   - ent.pronote.ent_connection
   - ent.pronote.pronote_base
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   action_group:
     support: full
@@ -63,7 +68,7 @@ options:
     description: Its private key, when not in O(client_cert) (a path; never logged).
     type: path
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

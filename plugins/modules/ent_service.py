@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.ent_service; the code is in plugins/action/ent_service.py."""
 from __future__ import annotations
 
@@ -17,14 +19,19 @@ description:
   - Transient failures (HTTP 5xx, timeouts, expired sessions) are retried; the state is read again before each attempt.
 extends_documentation_fragment:
   - ent.pronote.ent_connection
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full
     description: Reads the console and predicts the change; nothing is submitted.
   diff_mode:
     support: full
+    description: Shows what changed, or would change in check mode, in diff mode.
   action_group:
     support: full
+    description: Part of the action group C(group/ent.pronote.ent), so its connection options can be set once with C(module_defaults).
     membership: [ent.pronote.ent]
 options:
   uai:
@@ -73,10 +80,12 @@ options:
       - Where the établissements' PRONOTE.net bases are, when not at Index Éducation's hosting
         (the sandbox). The default O(url) becomes C(<pronote_root><uai>/pronote/).
     type: str
+    version_added: 0.3.0
   pronote_ca_path:
     description:
       - CA file to verify the PRONOTE.net server with, for O(block_version=auto). Defaults to O(ca_path).
     type: path
+    version_added: 0.3.0
   pronote_cas_url:
     description: I(URL CAS de PRONOTE.net). The vendor's guide says to leave it empty.
     type: str
@@ -152,8 +161,9 @@ options:
         description: Remove the rules of the service that are not declared.
         type: bool
         default: false
+    version_added: 0.2.0
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.ent_service_access; the code is in plugins/action/ent_service_access.py."""
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ description:
   - Rules are added when missing; with O(exclusive=true) the rules not declared are removed.
 extends_documentation_fragment:
   - ent.pronote.ent_connection
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full
@@ -20,8 +25,10 @@ attributes:
       by an earlier task of the same check run, every declared rule is predicted as added.
   diff_mode:
     support: full
+    description: Shows what changed, or would change in check mode, in diff mode.
   action_group:
     support: full
+    description: Part of the action group C(group/ent.pronote.ent), so its connection options can be set once with C(module_defaults).
     membership: [ent.pronote.ent]
 options:
   uai:
@@ -85,7 +92,7 @@ options:
     type: bool
     default: false
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

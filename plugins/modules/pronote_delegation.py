@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.pronote_delegation; the code is in plugins/action/pronote_delegation.py."""
 from __future__ import annotations
 
@@ -19,12 +21,16 @@ description:
     checks that it is that URL and fails otherwise (the ENT would then not be the CAS of PRONOTE.net).
 extends_documentation_fragment:
   - ent.pronote.pronote_connection
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full
     description: Reads the console and predicts the settings; publishes and saves nothing.
   diff_mode:
     support: full
+    description: Shows what changed, or would change in check mode, in diff mode.
 options:
   uai:
     description: UAI of the établissement.
@@ -82,9 +88,10 @@ options:
         A run takes a lock per hosting console and établissement around its read-compare-change cycle.
       - When the wait is over, this établissement fails with "another run is working on it" and nothing is changed.
     type: float
+    version_added: 0.4.0
     default: 600
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

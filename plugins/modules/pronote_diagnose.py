@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.pronote_diagnose; the code is in plugins/action/pronote_diagnose.py."""
 from __future__ import annotations
 
@@ -37,9 +39,13 @@ description:
 extends_documentation_fragment:
   - ent.pronote.ent_connection
   - ent.pronote.pronote_base
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   action_group:
     support: full
+    description: Part of the action group C(group/ent.pronote.ent), so its connection options can be set once with C(module_defaults).
     membership: [ent.pronote.ent]
   check_mode:
     support: full
@@ -47,6 +53,7 @@ attributes:
       at its first sign-on, is not run in check mode.
   diff_mode:
     support: none
+    description: Shows no difference in diff mode.
 options:
   pronote_ca_path:
     description: CA certificate(s) (PEM) of PRONOTE.net and of the hosting console; defaults to O(ca_path).
@@ -128,7 +135,7 @@ options:
       (names, identifiers), mode 0600. Not written when unset.
     type: path
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.pronote_info; the code is in plugins/action/pronote_info.py."""
 from __future__ import annotations
 
@@ -16,14 +18,18 @@ description:
 extends_documentation_fragment:
   - ent.pronote.pronote_connection
   - ent.pronote.pronote_base
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full
     description: Reads only; the same in check mode.
   diff_mode:
     support: none
+    description: Shows no difference in diff mode.
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,6 @@
 #!/usr/bin/python
+# Copyright: ENT PRONOTE ops
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Documentation of ent.pronote.run_summary; the code is in plugins/action/run_summary.py."""
 from __future__ import annotations
 
@@ -17,12 +19,17 @@ description:
   - With O(report_dir), writes the report of the run there (docs/report.md), C(rapport-<kind>.html), a
     self-contained page in French, sortable and filterable without a server, and the same data as
     C(rapport-<kind>.json) and C(rapport-<kind>-etablissements.csv) / C(rapport-<kind>-constats.csv).
-  - Fails when an établissement failed, so that the run's exit status says so.
+  - Fails when an établissement failed, so that the run's exit status says so, unless O(fail_on_failures=false).
+requirements:
+  - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
+  - lxml >= 4.9
 attributes:
   check_mode:
     support: full
+    description: Can run in check mode and return a prediction of what would change, without changing anything.
   diff_mode:
     support: none
+    description: Shows no difference in diff mode.
 options:
   results:
     description: Names of the variables registered by the steps (for example C(ent_pronote_service_result)).
@@ -38,11 +45,23 @@ options:
     type: str
     choices: [rentree, diagnostic, preflight]
     default: rentree
+    version_added: 0.4.0
   report_dir:
     description: Directory where to write the report (created, mode 0700 when new). No report when unset.
     type: path
+    version_added: 0.4.0
+  fail_on_failures:
+    description:
+      - Fail this task when an établissement failed.
+      - Run once (C(run_once)), a failed task is counted on the one host it ran on, not on the établissements
+        that failed. Set V(false) there, and fail each failed établissement on its own host in a task after this one,
+        from RV(summary.failures) (as C(playbooks/rentree.yml) does), so that the recap, the callbacks' events and
+        the retry list name exactly those.
+    type: bool
+    default: true
+    version_added: 0.4.0
 author:
-  - ENT PRONOTE ops
+  - ENT PRONOTE ops (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from typing import Any
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
@@ -21,6 +23,15 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import EntPron
 from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings, KdecoleConsole
 from ansible_collections.ent.pronote.plugins.module_utils._locks import work_lock
+from ansible_collections.ent.pronote.plugins.module_utils._requirements import MISSING
+
+
+#: options naming a file the module reads on the controller. A relative one is looked for as Ansible's own
+#: modules look for ``src`` (``files/`` of the role, the role, ``files/`` beside the playbook, the playbook's
+#: directory), then taken relative to the current directory as before. Files a module writes (``report``,
+#: ``report_dir``, ``rapprochement``, ``details_dir``) stay relative to the current directory, as for
+#: ``delegate_to: localhost`` tasks.
+INPUT_FILES = ("src", "identifiers_src", "manual_matches", "ca_path", "pronote_ca_path", "client_cert", "client_key")
 
 
 class EntAction(ActionBase):
@@ -43,6 +54,12 @@ class EntAction(ActionBase):
         # thousands of objects. O(1): the lists are moved, not walked.
         gc.freeze()
         result = super().run(tmp, task_vars)
+        if MISSING:
+            # A library of requirements.txt is not installed beside this ansible-core: this task fails,
+            # saying which, as Ansible's own modules do; the run goes on (see _requirements.py).
+            result.update(failed=True, changed=False, msg=missing_required_lib(", ".join(sorted(MISSING))),
+                          exception="\n".join(MISSING.values()))
+            return result
         validation, params = self.validate_argument_spec(
             self.ARGUMENT_SPEC,
             mutually_exclusive=self.MUTUALLY_EXCLUSIVE,
@@ -50,6 +67,12 @@ class EntAction(ActionBase):
             required_if=self.REQUIRED_IF,
         )
         secrets = set(validation._no_log_values)
+        for name in INPUT_FILES:
+            if params.get(name) and self.ARGUMENT_SPEC.get(name, {}).get("type") == "path":
+                found = self.input_file(params[name])
+                if params[name] in secrets:
+                    secrets.add(found)
+                params[name] = found
         try:
             result.update(self.execute(params, task_vars or {}))
         except EntPronoteError as exc:
@@ -61,6 +84,15 @@ class EntAction(ActionBase):
             # Options that passed type checks but make no sense together.
             raise AnsibleActionFail(str(exc)) from None
         return remove_values(result, secrets) if secrets else result
+
+    def input_file(self, path: str) -> str:
+        """Where a relative input file is: beside the role or the playbook, else in the current directory."""
+        if os.path.isabs(path):
+            return path
+        try:
+            return self._find_needle("files", path)
+        except AnsibleError:
+            return path  # the module says the file is missing, naming it
 
     @property
     def check_mode(self) -> bool:

@@ -227,5 +227,51 @@ def run_playbook(sandbox: Sandbox, tmp: Path, playbook: Path | str, *args: str, 
     return run
 
 
+@dataclass
+class RunnerRun:
+    """A playbook run through ansible-runner (the engine AWX uses): its status, stdout and job events."""
+
+    rc: int
+    status: str
+    stdout: str
+    events: list[dict[str, Any]]
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """host -> per-host counts of the ``playbook_on_stats`` event (what AWX's host summaries read)."""
+        data = next(e["event_data"] for e in self.events if e.get("event") == "playbook_on_stats")
+        hosts = set().union(*(data.get(k) or {} for k in ("ok", "changed", "failures", "dark", "rescued", "skipped")))
+        return {h: {k: (data.get(k) or {}).get(h, 0) for k in ("ok", "changed", "failures", "dark", "rescued")}
+                for h in hosts}
+
+    def hosts_with(self, event: str) -> set[str]:
+        """The hosts of the job events of one kind (``runner_on_failed``: AWX's failed hosts)."""
+        return {e["event_data"]["host"] for e in self.events
+                if e.get("event") == event and not e["event_data"].get("ignore_errors")}
+
+
+def run_with_runner(private_data_dir: Path, playbook: Path | str, *, inventory: Path | str,
+                    extravars: dict[str, Any] | None = None, envvars: dict[str, str] | None = None,
+                    project_dir: Path | None = None, limit: str | None = None, timeout: float = 900) -> RunnerRun:
+    """Run ``playbook`` as AWX does: ansible-runner from a private data dir, its own callback, env and extra vars.
+
+    The playbook and inventory are given as paths; the collection is found through the checkout's
+    ansible.cfg (AWX finds it in the EE or the project's collections/requirements.yml).
+    """
+    import ansible_runner  # only the tests that use it need it
+
+    private_data_dir.mkdir(parents=True, exist_ok=True)
+    env = {"ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0",
+           "ENT_PRONOTE_CACHE_DIR": str(private_data_dir / "cache"),
+           "ANSIBLE_LOCAL_TEMP": str(private_data_dir / "ansible-tmp"),
+           # the virtualenv's ansible-playbook, as the EE's is on its PATH
+           "PATH": f"{Path(PYTHON).parent}{os.pathsep}{os.environ.get('PATH', '')}", **(envvars or {})}
+    runner = ansible_runner.run(private_data_dir=str(private_data_dir), playbook=str(playbook),
+                                inventory=str(inventory), extravars=extravars or {}, envvars=env, limit=limit,
+                                project_dir=str(project_dir) if project_dir else None, quiet=True,
+                                timeout=int(timeout))
+    stdout = runner.stdout.read() if runner.stdout else ""
+    return RunnerRun(runner.rc, runner.status, stdout, list(runner.events))
+
+
 def indent(text: str) -> str:
     return textwrap.indent(text, "    ")

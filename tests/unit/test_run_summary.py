@@ -159,6 +159,19 @@ def test_execute_reads_hostvars():
     assert result["msg"][-1] == "  ÉCHEC 0670001M — étape « svc » : refusé"
     only = action.execute({"results": ["svc"], "hosts": ["0671234C"], "kind": "rentree"}, task_vars)
     assert only["summary"]["total"] == 1 and only["summary"]["counts"]["changed"] == 1
+    assert result["failed"] is True
+
+
+def test_fail_on_failures_false_summarises_without_failing():
+    """Run once, the summary's own failure would land on a healthy host: the playbooks fail the failed ones."""
+    action = object.__new__(rs.ActionModule)
+    task_vars = {"hostvars": {"0670001M": {"ent_pronote_failure": {"step": "svc", "msg": "refusé"}},
+                              "0671234C": {"svc": {"changed": True}}}}
+    result = action.execute({"results": ["svc"], "hosts": ["0670001M", "0671234C"], "kind": "rentree",
+                             "fail_on_failures": False}, task_vars)
+    assert result["failed"] is False
+    assert [f["uai"] for f in result["summary"]["failures"]] == ["0670001M"]
+    assert "  ÉCHEC 0670001M — étape « svc » : refusé" in result["msg"]
 
 
 def test_missing_files_and_identifier_totals():
