@@ -163,3 +163,25 @@ def test_the_rentree_through_ansible_runner_gives_what_make_demo_gives(demo_regi
     recap = re.findall(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=0\s+failed=0", demo.stdout, re.M)
     assert {h for h, _ in recap} == set(box.hosts()) and all(c == "0" for _, c in recap), demo.stdout[-4000:]
     assert "6 inchangés" in demo.stdout
+
+
+def test_a_credential_not_attached_fails_each_etablissement_naming_the_variable(demo_region: Sandbox,
+                                                                                tmp_path: Path) -> None:
+    """The job template without its ENT credential: every établissement of the job fails on its own host, the
+    reason names the variable, and the summary still runs over them all."""
+    box = demo_region
+    demo_env = {"ENT_SANDBOX_URL": box.url, "ENT_SANDBOX_DIR": str(box.state_dir),
+                "ENT_SANDBOX_HOSTING_URL": box.hosting_url}
+    pdd = tmp_path / "job"
+    inventory = awx_inventory({**os.environ, **demo_env}, pdd, drop={"ent_admin_password"})
+    run = run_with_runner(pdd, "playbooks/rentree.yml", inventory=inventory, project_dir=ROOT, limit="ent_mbn",
+                          extravars={**AWX_EXTRA_VARS, "ent_pronote_report_dir": str(tmp_path / "rapports")},
+                          envvars={**AWX_ENV, **demo_env})
+    assert run.rc != 0 and run.status == "failed"
+    failed = {h for h, s in run.stats().items() if s["failures"]}
+    assert failed == set(box.hosts("ent_mbn")), run.stdout[-3000:]
+    text = " ".join(run.stdout.split())
+    for uai in failed:
+        at = text.index(f"ÉCHEC {uai}")
+        assert "ent_admin_password" in text[at:at + 400], text[at:at + 400]
+    assert f"Rentrée PRONOTE : {len(failed)} établissement(s)" in text
