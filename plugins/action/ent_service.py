@@ -78,7 +78,7 @@ class ServiceHandler:
         remove the others. Anything else (a service made by hand, other settings) stays refused."""
         if self.code or not self.present:
             return None
-        _, candidates = svc.find_pronote_service(rows, self.label)
+        candidates = svc.find_pronote_service(rows, self.label)[1]
         pages = [self.console.read_service(self.uai, row.code) for row in candidates]
         if len(pages) < 2 or any(svc.changes(page.fields, self.desired) for page in pages):
             return None

@@ -102,8 +102,8 @@ class ActionModule(EntAction):
         elif self.check_mode:
             not_done.append(CHECK_MODE_SIGN_ON)
         else:
-            _, checks = check_etablissement(pronote_http, url, params["cas_url"], accounts, info,
-                                            params.get("cas_selection") or None)
+            checks = check_etablissement(pronote_http, url, params["cas_url"], accounts, info,
+                                         params.get("cas_selection") or None)[1]
             findings += diag.check_sign_on(uai, checks, findings)
             sign_on = {"ok": sum(c.ok for c in checks), "failed": sum(not c.ok for c in checks)}
 

@@ -76,6 +76,7 @@ def redact_tickets(text: str) -> str:
     """``text`` with every CAS ticket replaced by its kind: tickets never reach a log."""
     return _TICKET.sub(lambda m: f"{m.group(1)}-…", text)
 
+
 #: K-d'école: the login address's parameter naming the identity source, and the name of the selection page's
 #: radio inputs (one per source, with a <label>)
 SELECTION_FIELD = "selection"
@@ -240,7 +241,7 @@ def with_selection(url: str, selection: str) -> str:
 def _asks_no_source(url: str) -> bool:
     """Whether ``url`` is a CAS login address (``…/login?service=…``) that names no identity source."""
     parts = urlsplit(url)
-    names = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    names = {pair[0] for pair in parse_qsl(parts.query, keep_blank_values=True)}
     return parts.path.rstrip("/").endswith("/login") and "service" in names and SELECTION_FIELD not in names
 
 
@@ -401,8 +402,9 @@ def page_title(doc: lxml.html.HtmlElement) -> str:
 def _message_text(element: lxml.html.HtmlElement) -> str:
     """The text of ``element`` without its buttons and what is hidden from screen readers."""
     clone = lxml.html.fromstring(lxml.html.tostring(element, encoding="unicode", with_tail=False))
-    for noise in clone.xpath(".//button | .//*[@aria-hidden='true'] | .//*[contains(concat(' ', @class, ' '), "
-                            "' close ')] | .//script | .//style"):
+    noisy = (".//button | .//*[@aria-hidden='true'] | .//*[contains(concat(' ', @class, ' '), ' close ')]"
+             " | .//script | .//style")
+    for noise in clone.xpath(noisy):
         noise.drop_tree()
     return _short(redact_tickets(" ".join(clone.text_content().split())))
 

@@ -100,7 +100,7 @@ class Control:
 
     def has_option(self, text: str) -> bool:
         wanted = clean_text(text).casefold()
-        return any(shown.casefold() == wanted for _, shown in self.options)
+        return any(shown.casefold() == wanted for _value, shown in self.options)
 
     def selected_text(self) -> str:
         """The text of the (first) selected option or checked radio."""
@@ -344,7 +344,7 @@ class Screen:
             control = form.by_label(label)
             for text in wanted:
                 if not control.has_option(text):
-                    raise ScreenMismatchError(self.title, text, [shown for _, shown in control.options],
+                    raise ScreenMismatchError(self.title, text, [shown for _value, shown in control.options],
                                               f"choix de « {label} »", where)
         return form
 

@@ -494,7 +494,8 @@ class _Reader:
             self.start_container(element)
         elif depth == 3:
             cat = self.container
-            assert cat is not None
+            if cat is None:  # a depth-2 start always comes first: the parser's bug, not bad input
+                raise AssertionError("no container at depth 3")
             if _local(element) != cat.element:
                 raise _Problem(f"élément <{_local(element)}> inconnu dans <{cat.container}> : <{cat.element}> "
                                "attendu", self.line(element))
@@ -510,7 +511,8 @@ class _Reader:
 
     def end(self, element, depth: int) -> None:
         if depth == 3:
-            assert self.container is not None
+            if self.container is None:  # the parser's bug, not bad input
+                raise AssertionError("no container at depth 3")
             previous = element.getprevious()
             parent = element.getparent()
             if previous is None:

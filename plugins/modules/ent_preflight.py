@@ -34,11 +34,13 @@ attributes:
   action_group:
     support: full
     membership: [ent.pronote.ent]
+    description: In the action group C(ent.pronote.ent), with the console modules.
   check_mode:
     support: full
     description: Read only, the same in check mode.
   diff_mode:
     support: none
+    description: Shows no difference in diff mode (it changes nothing).
 options:
   scope:
     description: C(first) checks one établissement per ENT project (the first of the play's hosts whose
