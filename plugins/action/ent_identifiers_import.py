@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from ansible_collections.ent.pronote.plugins.module_utils import _import as imp
+from ansible_collections.ent.pronote.plugins.module_utils._diagnose import removal_findings
 from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai
 from ansible_collections.ent.pronote.plugins.module_utils._specs import ENT_IDENTIFIERS_IMPORT
 from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
@@ -26,4 +27,9 @@ class ActionModule(EntAction):
                 self.console(params), uai, params, self.check_mode,
                 imp.VerdictCache(params["console_url"], uai) if params["reuse_verdict"] else None)
         result.update(self.diff(before, after, f"identifiers of {uai}"))
+        removals = removal_findings(uai, result)
+        if removals:
+            result["findings"] = [f.as_result() for f in removals]
+            if removals[0].severity == "avertissement":
+                result.setdefault("warnings", []).append(f"{uai}: {removals[0].message}")
         return result

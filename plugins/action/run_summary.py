@@ -82,6 +82,7 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
     with_findings = []
     projects: dict[str, Counter[str]] = defaultdict(Counter)
     identifiers: Counter[str] = Counter()
+    removed: Counter[str] = Counter()
     pairs: dict[str, Counter[str]] = {"withdrawn": Counter(), "contested": Counter()}
     failures, missing, not_done = [], [], []
     sign_on: Counter[str] = Counter()
@@ -89,6 +90,7 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
         not_done += [{"uai": host["uai"], "name": host["name"], "reason": reason} for reason in host.get("not_done") or []]
         sign_on.update(host.get("sign_on") or {})
         identifiers.update(host.get("identifiers") or {})
+        removed.update(host.get("removed") or {})
         for key, counter in pairs.items():
             counter.update(host.get(f"pairs_{key}") or {})
         missing += [{"uai": host["uai"], "name": host["name"], "file": path} for path in host.get("missing") or []]
@@ -114,6 +116,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
             "with_findings": with_findings,
             "sign_on": {k: sign_on.get(k, 0) for k in ("ok", "failed")} if sign_on else {},
             "identifiers": {k: identifiers.get(k, 0) for k in IDENTIFIER_LABELS} if identifiers else {},
+            # every identifier removed by the imports, per ENT profile (issue 13: never silent)
+            "identifiers_removed": dict(sorted((k, n) for k, n in removed.items() if n)),
             **{f"pairs_{key}": {k: c.get(k, 0) for k in WITHDRAWN_LABELS} if sum(c.values()) else {}
                for key, c in pairs.items()}}
 
@@ -132,6 +136,9 @@ def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     if summary.get("identifiers"):
         shown = ", ".join(f"{n} {IDENTIFIER_LABELS[k]}" for k, n in summary["identifiers"].items() if n)
         lines.append(f"  Identifiants PRONOTE : {shown or 'aucun'}")
+    if summary.get("identifiers_removed"):
+        shown = ", ".join(f"{profile} : {n}" for profile, n in summary["identifiers_removed"].items())
+        lines.append(f"  Identifiants retirés de l'ENT : {sum(summary['identifiers_removed'].values())} ({shown})")
     for key, title in (("pairs_withdrawn", "Paires retirées"),
                        ("pairs_contested", "Paires gardées (mode partiel) que les règles ne feraient pas")):
         if summary.get(key):
@@ -197,6 +204,8 @@ class ActionModule(EntAction):
                                      if isinstance(r.get("counts"), dict) and "total" in r["counts"]), None),
                 **{key: next((r[key] for r in results if isinstance(r.get(key), dict)), None)
                    for key in ("pairs_withdrawn", "pairs_contested")},
+                "removed": next((r["removed_by_profile"] for r in results
+                                 if isinstance(r.get("removed_by_profile"), dict)), None),
                 "sign_on": next((_sign_on(r) for r in results if _sign_on(r) is not None), None),
                 "findings": findings_of(name, results),
             })

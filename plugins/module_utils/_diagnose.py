@@ -141,6 +141,19 @@ CAUSES: dict[str, Cause] = {
         "{importable} seraient rapprochés par un import, {unmatched} n'ont pas de compte ENT certain.",
         "Importer les identifiants (rentrée, --tags identifiers, ou « Administration > Importer les identifiants "
         "Pronote ») ; rapprocher les autres à la main avec le rapport d'import."),
+    # -- what an import did (the rentrée) ---------------------------------------------------------------
+    "identifiants_retires": Cause(
+        "info", "identifiers",
+        "L'import a retiré {count} identifiant(s) PRONOTE de l'ENT ({detail}), sur {before}.",
+        "Rien à faire si le fichier d'identifiants est complet et à jour (élèves partis, comptes supprimés) ; "
+        "sinon, exporter à nouveau le fichier depuis PRONOTE et relancer l'import."),
+    "identifiants_retires_nombreux": Cause(
+        "avertissement", "identifiers",
+        "L'import a retiré {count} identifiant(s) PRONOTE de l'ENT ({detail}), soit {share} des {before} qu'il "
+        "détenait : plus de {threshold}.",
+        "Vérifier que le fichier d'identifiants est complet (toutes les classes, tous les responsables) et qu'il "
+        "est bien celui de cet établissement ; sinon, l'exporter à nouveau depuis PRONOTE et relancer l'import, "
+        "qui rétablira les identifiants retirés à tort."),
     # -- the sign-on sample ----------------------------------------------------------------------------
     **{code: _sso(code, step="sso") for code in (
         "compte_test", "cas_sans_comptes_locaux", "cas_erreur_http", "sans_idpronote", "identification_impossible",
@@ -173,6 +186,27 @@ def finding(code: str, uai: str, *, count: int | None = None, subject: str = "",
     fill = {"count": count, **values}
     return Finding(code, cause.severity, uai, cause.step, cause.message.format(**fill), cause.fix.format(**fill),
                    count, subject)
+
+
+#: above this share of the identifiers held, a removal is a warning (issue 13)
+REMOVAL_WARNING_SHARE = 0.02
+
+
+def removal_findings(uai: str, result: Mapping[str, object]) -> list[Finding]:
+    """What an import removed, as a finding: always said, a warning above :data:`REMOVAL_WARNING_SHARE`."""
+    identifiers = result.get("identifiers")
+    by_profile = result.get("removed_by_profile")
+    if not isinstance(identifiers, Mapping) or not isinstance(by_profile, Mapping):
+        return []
+    removed, before = int(identifiers.get("removed") or 0), int(identifiers.get("before") or 0)
+    if removed <= 0:
+        return []
+    detail = ", ".join(f"{profile} : {n}" for profile, n in sorted(by_profile.items()) if n) or "profil inconnu"
+    share = removed / before if before else 1.0
+    if share > REMOVAL_WARNING_SHARE:
+        return [finding("identifiants_retires_nombreux", uai, count=removed, detail=detail, before=before,
+                        share=f"{share * 100:.0f} %", threshold=f"{REMOVAL_WARNING_SHARE * 100:.0f} %")]
+    return [finding("identifiants_retires", uai, count=removed, detail=detail, before=before)]
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

@@ -254,6 +254,9 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
         raise
     plan = outcome.plan
     result = _result(uai, mode, handler, len(outcome.before.pairs), len(outcome.after.pairs), plan)
+    # every identifier this import removes (or would, in check mode), per ENT profile: never silent
+    result["removed_by_profile"] = _by_profile(
+        {ident: login for ident, login in outcome.before.pairs.items() if ident not in outcome.after.pairs}, handler)
     result["changed"] = outcome.changed
     before, after = _by_profile(outcome.before.pairs, handler), _by_profile(outcome.after.pairs, handler)
     if params.get("report"):

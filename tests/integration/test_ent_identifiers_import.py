@@ -445,3 +445,31 @@ def test_an_import_left_in_progress_by_a_killed_run_is_interrupted_and_said(clea
     assert statuses[-2][0] == "interrompu" and statuses[-1][0] == "termine"
     assert not any(status == "en_cours" for status, _ in statuses)
     assert_no_wrong_pair(sandbox, uai)
+
+
+def test_removals_under_the_guard_are_counted_and_a_large_share_is_a_warning(sandbox: Sandbox, work: Path) -> None:
+    """Issue 13: a file with some of its people missing removes their identifiers under the 10 % guard, and the
+    result says how many per profile, as a finding (a warning above 2 %), never silently."""
+    uai = uai_for(sandbox, "guard")
+    full = export(sandbox, uai, work / "full.xml")
+    run_tasks(sandbox, work, [imp(src=str(full))], hosts=uai)
+    held = ent_pairs(sandbox, uai)
+    people = len(re.findall(r"<(?:Professeur|Eleve|Responsable|MaitreDeStage|InspecteurPedagogique|Personnel)\b",
+                            full.read_text(encoding="utf-8")))
+    # all but the last 6 % of the file's people, in file order: under the 10 % guard
+    short = _cut(full, work / "short.xml", people - max(3, people * 6 // 100))
+    run = run_tasks(sandbox, work, [imp(src=str(short), mode="complet")], hosts=uai).result(uai)
+    assert run.get("failed") is not True, run
+    removed = run["identifiers"]["removed"]
+    assert 0 < removed == len(held) - len(ent_pairs(sandbox, uai)) and removed / len(held) <= 0.10, run
+    assert sum(run["removed_by_profile"].values()) == removed
+    [finding] = run["findings"]
+    assert finding["count"] == removed and f"{removed} identifiant(s)" in finding["message"]
+    if removed / len(held) > 0.02:
+        assert (finding["code"], finding["severity"]) == ("identifiants_retires_nombreux", "avertissement")
+        assert any("retiré" in w for w in run["warnings"])
+    else:
+        assert (finding["code"], finding["severity"]) == ("identifiants_retires", "info")
+    # and giving the whole file back restores them, with nothing said about removals
+    back = run_tasks(sandbox, work, [imp(src=str(full))], hosts=uai).result(uai)
+    assert "findings" not in back and ent_pairs(sandbox, uai) == held

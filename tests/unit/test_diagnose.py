@@ -264,3 +264,20 @@ def test_docs_diagnose_md_lists_every_code_with_its_severity_and_step():
             cells = [c.strip() for c in line.strip("|").split(" | ")]
             documented[cells[0].strip("`")] = (cells[1], step)
     assert documented == {code: (c.severity, c.step) for code, c in diag.CAUSES.items()}
+
+
+# --- what an import removed (issue 13) ------------------------------------------------------
+def test_removals_are_a_finding_and_a_warning_above_two_percent():
+    from ansible_collections.ent.pronote.plugins.module_utils._diagnose import removal_findings
+
+    none = {"identifiers": {"before": 100, "removed": 0}, "removed_by_profile": {}}
+    assert removal_findings("0671234C", none) == []
+    assert removal_findings("0671234C", {"identifiers": {"before": 100, "removed": 2}}) == []  # no profiles given
+    few = {"identifiers": {"before": 100, "removed": 2}, "removed_by_profile": {"Parent": 1, "Elève": 1}}
+    [info] = removal_findings("0671234C", few)
+    assert (info.code, info.severity, info.count) == ("identifiants_retires", "info", 2)
+    assert "Elève : 1, Parent : 1" in info.message and "sur 100" in info.message
+    many = {"identifiers": {"before": 100, "removed": 3}, "removed_by_profile": {"Elève": 3}}
+    [warning] = removal_findings("0671234C", many)
+    assert (warning.code, warning.severity) == ("identifiants_retires_nombreux", "avertissement")
+    assert "3 %" in warning.message and "plus de 2 %" in warning.message

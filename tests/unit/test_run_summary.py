@@ -79,8 +79,8 @@ def test_summarise():
 def test_summarise_nothing():
     assert rs.summarise([]) == {"total": 0, "counts": {"failed": 0, "changed": 0, "ok": 0, "not_run": 0},
                                 "projects": {}, "failures": [], "missing_files": [], "not_done": [], "findings": {},
-                                "with_findings": [], "sign_on": {}, "identifiers": {}, "pairs_withdrawn": {},
-                                "pairs_contested": {}}
+                                "with_findings": [], "sign_on": {}, "identifiers": {}, "identifiers_removed": {},
+                                "pairs_withdrawn": {}, "pairs_contested": {}}
 
 
 statuses = st.sampled_from(["failed", "changed", "ok", "skipped", "not_run"])
@@ -303,3 +303,16 @@ def test_execute_prints_the_french_lines_not_the_summary_data(monkeypatch):
     result = action.execute({"results": ["imp"], "hosts": None, "kind": "rentree"}, task_vars)
     assert "_ansible_verbose_always" not in result and result["summary"]["total"] == 1
     assert shown == ["\n".join(result["msg"])] and shown[0].startswith("Rentrée PRONOTE : 1 établissement(s)")
+
+
+def test_identifiers_removed_are_counted_per_profile_in_the_summary():
+    from ansible_collections.ent.pronote.plugins.action.run_summary import render, summarise
+
+    hosts = [{"uai": u, "project": "P", "name": "", "failure": None, "steps": {"identifiers": "changed"},
+              "removed": removed} for u, removed in (("0671234C", {"Elève": 2, "Parent": 1}),
+                                                     ("0671235D", {"Elève": 1}), ("0671236E", None))]
+    summary = summarise(hosts)
+    assert summary["identifiers_removed"] == {"Elève": 3, "Parent": 1}
+    assert "  Identifiants retirés de l'ENT : 4 (Elève : 3, Parent : 1)" in render(summary)
+    assert summarise(hosts[2:])["identifiers_removed"] == {}
+    assert not any("retirés de l'ENT" in line for line in render(summarise(hosts[2:])))
