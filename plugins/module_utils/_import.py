@@ -253,10 +253,7 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
                         "had validated stay saved, and the next run finishes the rest.",)
         raise
     plan = outcome.plan
-    result = _result(uai, mode, handler, len(outcome.before.pairs), len(outcome.after.pairs), plan)
-    # every identifier this import removes (or would, in check mode), per ENT profile: never silent
-    result["removed_by_profile"] = _by_profile(
-        {ident: login for ident, login in outcome.before.pairs.items() if ident not in outcome.after.pairs}, handler)
+    result = _result(uai, mode, handler, outcome.before.pairs, outcome.after.pairs, plan)
     result["changed"] = outcome.changed
     before, after = _by_profile(outcome.before.pairs, handler), _by_profile(outcome.after.pairs, handler)
     if params.get("report"):
@@ -299,9 +296,9 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
             return result, before, after
     elif plan:
         return result, before, after
-    pairs = len(settled_state.pairs)
     verdicts.save({"inputs": inputs, "pages": settled.pages_digest,
-                   "result": {**_result(uai, mode, settled, pairs, pairs, None), "changed": False},
+                   "result": {**_result(uai, mode, settled, settled_state.pairs, settled_state.pairs, None),
+                              "changed": False},
                    "profiles": _by_profile(settled_state.pairs, settled)})
     return result, before, after
 
@@ -314,16 +311,19 @@ def _checked_file(src: str, content: bytes, uai: str, max_bytes: int) -> Identif
     return identifiers
 
 
-def _result(uai: str, mode: str, handler: ImportHandler, before: int, after: int,
+def _result(uai: str, mode: str, handler: ImportHandler, before: dict[str, str], after: dict[str, str],
             plan: ImportPlan | None) -> dict[str, Any]:
+    """The counts of an import (``before``/``after``: the pairs the site held, and holds or would hold)."""
     if handler.match is None:  # a caller's bug, not bad input
         raise AssertionError("handler.match is not set")
     kinds = withdrawn(handler.match)
     return {
         "uai": uai, "mode": mode, "uploaded": handler.uploaded, "people": len(handler.file.people),
         "counts": counts(handler.match),
+        # every identifier this import removes (or would, in check mode), per ENT profile: never silent
+        "removed_by_profile": _by_profile({i: login for i, login in before.items() if i not in after}, handler),
         "identifiers": {
-            "before": before, "after": after, "added": plan.added if plan else 0,
+            "before": len(before), "after": len(after), "added": plan.added if plan else 0,
             "replaced": plan.replaced if plan else 0, "removed": plan.removed if plan else 0,
         },
         # pairs the ENT held that the rules would not make, by kind: removed (complet) or kept and reported
