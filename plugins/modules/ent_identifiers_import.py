@@ -184,6 +184,21 @@ identifiers:
   returned: success
   type: dict
   sample: {"before": 0, "after": 2304, "added": 2304, "replaced": 0, "removed": 0}
+removed_by_profile:
+  description: The identifiers this import removed (predicted in check mode), per ENT profile of their account.
+  returned: success
+  type: dict
+  sample: {"Elève": 3, "Parent": 2}
+  version_added: 0.4.0
+findings:
+  description:
+    - What the import removed, as a finding of the report (M(ent.pronote.run_summary)) with its French message
+      and fix, C(identifiants_retires) (C(info)), or C(identifiants_retires_nombreux) (C(avertissement)) when more
+      than 2 % of the identifiers the ENT held were removed, which is also a warning of the task.
+  returned: when identifiers were removed
+  type: list
+  elements: dict
+  version_added: 0.4.0
 pairs_withdrawn:
   description:
     - Mode complet. Pairs the ENT held that the matching's rules would not make, removed by this import, per
