@@ -33,4 +33,5 @@ class ActionModule(EntAction):
                 f"{c.profile} ({c.espace}): {c.code} – {c.cause}" + (f" [{c.detail}]" if c.detail else "")
                 for c in failed)
             result["failed"] = params["fail_on_error"]
+            result["error_code"] = "connexion_echouee"
         return result

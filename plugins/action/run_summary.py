@@ -9,6 +9,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.ent.pronote.plugins.module_utils import _report
 from ansible_collections.ent.pronote.plugins.module_utils._diagnose import SEVERITIES, check_sign_on
+from ansible_collections.ent.pronote.plugins.module_utils._errors import french
 from ansible_collections.ent.pronote.plugins.module_utils._specs import RUN_SUMMARY
 from ansible_collections.ent.pronote.plugins.module_utils._sso import Check
 from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
@@ -47,6 +48,15 @@ def findings_of(uai: str, results: list[dict[str, Any]]) -> list[dict[str, Any]]
             checks = [Check(**c) for c in result["checks"] if isinstance(c, dict)]
             out += [f.as_result() for f in check_sign_on(uai, checks, [])]
     return out
+
+
+def failure_text(failure: dict[str, Any]) -> str:
+    """What a failure means, in French from its stable code, then the module's own message (the details)."""
+    msg = str(failure.get("msg") or "")
+    code = failure.get("code")
+    if code == "ecran_non_conforme":  # its message is French already, and says it all
+        return msg
+    return f"{french(code)} — {msg}" if msg else french(code)
 
 
 def step_status(result: Any) -> str:
@@ -108,7 +118,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
         if status == "failed":
             failure = host["failure"] or {}
             failures.append({"uai": host["uai"], "name": host["name"], "project": host["project"],
-                             "step": failure.get("step", "?"), "msg": failure.get("msg", "")})
+                             "step": failure.get("step", "?"), "code": failure.get("code") or "inconnu",
+                             "msg": failure_text(failure)})
     return {"total": sum(totals.values()), "counts": {k: totals.get(k, 0) for k in STATUS_LABELS},
             "projects": {p: {k: c.get(k, 0) for k in STATUS_LABELS} for p, c in sorted(projects.items())},
             "failures": failures, "missing_files": missing, "not_done": not_done,
@@ -240,7 +251,7 @@ def _report_record(record: dict[str, Any]) -> dict[str, Any]:
         # The step's French title rather than the task's name, when the failed step is known.
         failed = next((_report.STEPS[k] for k, v in record["steps"].items() if v == "failed" and k in _report.STEPS),
                       None)
-        failure = {**failure, "step": failed or failure.get("step", "?")}
+        failure = {**failure, "step": failed or failure.get("step", "?"), "msg": failure_text(failure)}
     return {
         "uai": record["uai"], "name": record["name"], "project": record["project"],
         "status": host_status(record["failure"], record["steps"]), "steps": record["steps"],

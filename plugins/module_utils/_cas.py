@@ -60,6 +60,8 @@ _NOT_ERROR_CLASS = frozenset({"has-error"})
 class CasHttpError(UnexpectedPageError):
     """The CAS answered an HTTP error (status >= 400) at one step of a sign-in."""
 
+    code = "cas_erreur_http"
+
     def __init__(self, step: str, status: int, url: str, message: str = "") -> None:
         self.step = step
         self.status = status
@@ -95,6 +97,8 @@ class NoLocalAccountsError(UnexpectedPageError):
 
     A test account, and the console's administrator, must be local ENT accounts.
     """
+
+    code = "cas_sans_comptes_locaux"
 
 
 @dataclass(frozen=True)

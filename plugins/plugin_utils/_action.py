@@ -58,7 +58,7 @@ class EntAction(ActionBase):
             # A library of requirements.txt is not installed beside this ansible-core: this task fails,
             # saying which, as Ansible's own modules do; the run goes on (see _requirements.py).
             result.update(failed=True, changed=False, msg=missing_required_lib(", ".join(sorted(MISSING))),
-                          exception="\n".join(MISSING.values()))
+                          exception="\n".join(MISSING.values()), error_code="bibliotheque_absente")
             return result
         validation, params = self.validate_argument_spec(
             self.ARGUMENT_SPEC,
@@ -76,7 +76,7 @@ class EntAction(ActionBase):
         try:
             result.update(self.execute(params, task_vars or {}))
         except EntPronoteError as exc:
-            result.update(failed=True, msg=str(exc), changed=False)
+            result.update(failed=True, msg=str(exc), changed=False, error_code=exc.code)
             if isinstance(exc, ScreenMismatchError):
                 # what differs, as data: a report can list it per screen
                 result["screen_mismatch"] = exc.as_result()

@@ -6,6 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.ent.pronote.plugins.action import run_summary as rs
+from ansible_collections.ent.pronote.plugins.module_utils._errors import FRENCH
+
+SERVER, REFUSED = FRENCH["serveur_indisponible"], FRENCH["acces_refuse"]
 
 
 # --- step_status ----------------------------------------------------------------
@@ -49,7 +52,8 @@ HOSTS = [
     {"uai": "0671234C", "project": "mbn", "name": "Collège Jean Moulin", "failure": None,
      "steps": {"service": "changed", "access": "ok"}},
     {"uai": "0670001M", "project": "mbn", "name": "Lycée Kléber",
-     "failure": {"step": "ent_service", "msg": "HTTP 500 (gave up after 4 attempts)"},
+     "failure": {"step": "ent_service", "msg": "HTTP 500 (gave up after 4 attempts)",
+                 "code": "serveur_indisponible"},
      "steps": {"service": "failed", "access": "not_run"}},
     {"uai": "0311234Y", "project": "occitanie", "name": "", "failure": None,
      "steps": {"service": "ok", "access": "ok"}},
@@ -71,8 +75,9 @@ def test_summarise():
     assert list(summary["projects"]) == ["mbn", "occitanie"]
     assert summary["failures"] == [
         {"uai": "0670001M", "name": "Lycée Kléber", "project": "mbn", "step": "ent_service",
-         "msg": "HTTP 500 (gave up after 4 attempts)"},
-        {"uai": "0341111Y", "name": "Lycée Joffre", "project": "occitanie", "step": "?", "msg": ""},
+         "code": "serveur_indisponible", "msg": SERVER + " — HTTP 500 (gave up after 4 attempts)"},
+        {"uai": "0341111Y", "name": "Lycée Joffre", "project": "occitanie", "step": "?", "code": "inconnu",
+         "msg": FRENCH["inconnu"]},
     ]
 
 
@@ -112,8 +117,9 @@ def test_render():
         "Rentrée PRONOTE : 5 établissement(s) — 2 en échec, 1 modifiés, 1 inchangés, 1 non traités",
         "  mbn : 3 établissement(s) — 1 en échec, 1 modifiés, 1 non traités",
         "  occitanie : 2 établissement(s) — 1 en échec, 1 inchangés",
-        "  ÉCHEC 0670001M (Lycée Kléber) — étape « ent_service » : HTTP 500 (gave up after 4 attempts)",
-        "  ÉCHEC 0341111Y (Lycée Joffre) — étape « ? » : ",
+        "  ÉCHEC 0670001M (Lycée Kléber) — étape « ent_service » : " + SERVER + " — HTTP 500 (gave up after 4 "
+        "attempts)",
+        "  ÉCHEC 0341111Y (Lycée Joffre) — étape « ? » : " + FRENCH["inconnu"],
     ]
 
 
@@ -123,8 +129,9 @@ def test_render_nothing():
 
 def test_render_failed_without_name():
     lines = rs.render(rs.summarise([{"uai": "0311234Y", "project": "occitanie", "name": "",
-                                     "failure": {"step": "acces", "msg": "refusé"}, "steps": {}}]))
-    assert lines[-1] == "  ÉCHEC 0311234Y — étape « acces » : refusé"
+                                     "failure": {"step": "acces", "msg": "refusé", "code": "acces_refuse"},
+                                     "steps": {}}]))
+    assert lines[-1] == "  ÉCHEC 0311234Y — étape « acces » : " + REFUSED + " — refusé"
 
 
 @given(host_records)
@@ -147,7 +154,7 @@ def test_execute_reads_hostvars():
             "0671234C": {"ent_project": "mbn", "etab_name": "Collège Jean Moulin",
                          "svc": {"changed": True}, "acc": {"changed": False}},
             "0670001M": {"ent_project": "mbn", "svc": {"failed": True, "msg": "x"},
-                         "ent_pronote_failure": {"step": "svc", "msg": "refusé"}},
+                         "ent_pronote_failure": {"step": "svc", "msg": "refusé", "code": "acces_refuse"}},
             "0672345K": {},
         },
     }
@@ -156,7 +163,7 @@ def test_execute_reads_hostvars():
     assert result["summary"]["counts"] == {"failed": 1, "changed": 1, "ok": 0, "not_run": 1}
     assert result["summary"]["projects"] == {"?": {"failed": 0, "changed": 0, "ok": 0, "not_run": 1},
                                              "mbn": {"failed": 1, "changed": 1, "ok": 0, "not_run": 0}}
-    assert result["msg"][-1] == "  ÉCHEC 0670001M — étape « svc » : refusé"
+    assert result["msg"][-1] == "  ÉCHEC 0670001M — étape « svc » : " + REFUSED + " — refusé"
     only = action.execute({"results": ["svc"], "hosts": ["0671234C"], "kind": "rentree"}, task_vars)
     assert only["summary"]["total"] == 1 and only["summary"]["counts"]["changed"] == 1
     assert result["failed"] is True
@@ -165,13 +172,13 @@ def test_execute_reads_hostvars():
 def test_fail_on_failures_false_summarises_without_failing():
     """Run once, the summary's own failure would land on a healthy host: the playbooks fail the failed ones."""
     action = object.__new__(rs.ActionModule)
-    task_vars = {"hostvars": {"0670001M": {"ent_pronote_failure": {"step": "svc", "msg": "refusé"}},
+    task_vars = {"hostvars": {"0670001M": {"ent_pronote_failure": {"step": "svc", "msg": "refusé", "code": "acces_refuse"}},
                               "0671234C": {"svc": {"changed": True}}}}
     result = action.execute({"results": ["svc"], "hosts": ["0670001M", "0671234C"], "kind": "rentree",
                              "fail_on_failures": False}, task_vars)
     assert result["failed"] is False
     assert [f["uai"] for f in result["summary"]["failures"]] == ["0670001M"]
-    assert "  ÉCHEC 0670001M — étape « svc » : refusé" in result["msg"]
+    assert "  ÉCHEC 0670001M — étape « svc » : " + REFUSED + " — refusé" in result["msg"]
 
 
 def test_missing_files_and_identifier_totals():
@@ -236,7 +243,8 @@ def test_execute_writes_the_report_with_findings_and_the_failed_steps_french_tit
         "0671234C": {"ent_project": "MBN", "ent_pronote_diagnose_result": {"changed": False, "findings": [finding],
                                                                             "sign_on": {"ok": 3, "failed": 0}}},
         "0670001M": {"ent_project": "MBN", "ent_pronote_diagnose_result": {"failed": True, "msg": "HTTP 500"},
-                     "ent_pronote_failure": {"step": "Diagnose the établissement", "msg": "HTTP 500"}},
+                     "ent_pronote_failure": {"step": "Diagnose the établissement", "msg": "HTTP 500",
+                                             "code": "serveur_indisponible"}},
     }}
     result = action.execute({"results": ["ent_pronote_diagnose_result"], "hosts": None, "kind": "diagnostic",
                              "report_dir": str(tmp_path)}, task_vars)
@@ -247,7 +255,7 @@ def test_execute_writes_the_report_with_findings_and_the_failed_steps_french_tit
     data = json.loads((tmp_path / "rapport-diagnostic.json").read_text(encoding="utf-8"))
     assert data["kind"] == "diagnostic" and result["report"]["json"] == str(tmp_path / "rapport-diagnostic.json")
     by_uai = {e["uai"]: e for e in data["etablissements"]}
-    assert by_uai["0670001M"]["failure"] == {"step": "Diagnostic", "msg": "HTTP 500"}
+    assert by_uai["0670001M"]["failure"] == {"step": "Diagnostic", "msg": SERVER + " — HTTP 500"}
     assert [f["code"] for f in by_uai["0671234C"]["findings"]] == ["version_bloc"]
     assert by_uai["0671234C"]["sign_on"] == {"ok": 3, "failed": 0}
     assert data["summary"]["by_status"]["failed"] == 1
@@ -316,3 +324,29 @@ def test_identifiers_removed_are_counted_per_profile_in_the_summary():
     assert "  Identifiants retirés de l'ENT : 4 (Elève : 3, Parent : 1)" in render(summary)
     assert summarise(hosts[2:])["identifiers_removed"] == {}
     assert not any("retirés de l'ENT" in line for line in render(summarise(hosts[2:])))
+
+
+def test_a_failure_is_said_in_french_from_its_code_then_the_modules_message():
+    from ansible_collections.ent.pronote.plugins.action.run_summary import failure_text
+    from ansible_collections.ent.pronote.plugins.module_utils._errors import FRENCH
+
+    assert failure_text({"code": "authentification", "msg": "The CAS refused 'admin'."}) == (
+        FRENCH["authentification"] + " — The CAS refused 'admin'.")
+    # an Ansible task's own failure has no code of ours
+    assert failure_text({"msg": "template error"}).startswith(FRENCH["inconnu"])
+    screen = "Écran « Modifier un service » non conforme — attendu : champ « Type de SSO »"
+    assert failure_text({"code": "ecran_non_conforme", "msg": screen}) == screen
+
+
+def test_every_error_code_has_its_french_text():
+    import inspect
+
+    from ansible_collections.ent.pronote.plugins.module_utils import _cas, _errors, _kdecole
+
+    classes = [obj for module in (_errors, _cas, _kdecole) for _, obj in inspect.getmembers(module, inspect.isclass)
+               if issubclass(obj, _errors.EntPronoteError)]
+    assert len(classes) > 10
+    for cls in classes:
+        assert cls.code in _errors.FRENCH, cls
+    for code in ("bibliotheque_absente", "connexion_echouee", "inconnu"):
+        assert code in _errors.FRENCH
