@@ -21,6 +21,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._requirements import r
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     NotFoundError,
     ScreenMismatchError,
+    TransientError,
     UnexpectedPageError,
     ValidationError,
 )
@@ -38,6 +39,12 @@ from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSetti
 INFO_ID = "0D264427-EEFC-4810-A9E9-346942A862A4"
 DEFAULT_RACINE = "Pronote"
 PAGE_COMMUNE = "Page commune"
+
+
+class PublishedMeanwhileError(TransientError):
+    """The hosting console refused a setting because the base is published, after this run stopped it."""
+
+    code = "autre_execution"
 
 
 @dataclass(frozen=True)
@@ -310,7 +317,10 @@ class HostingConsole:
         doc = parse_response(response) if response.content else None
         problems = flash_problems(doc) if doc is not None else []
         if response.status_code == 409 or any(p.startswith(PUBLISHED_REFUSAL) for p in problems):
-            raise ValidationError(f"Could not {what}: the base is published (« {' '.join(problems)} »).", problems)
+            # The handler stopped the publication before saving: someone published it since (another run on
+            # another controller, or a person). The cycle reads the base again and starts over.
+            raise PublishedMeanwhileError(f"Could not {what}: the base is published again "
+                                          f"(« {' '.join(problems)} »): another run or a person published it.")
         if problems:
             raise ValidationError(f"Could not {what}: the hosting console refused it: " + " ".join(problems), problems)
         raise UnexpectedPageError(f"Could not {what}: the hosting console answered HTTP {response.status_code}.")

@@ -20,6 +20,13 @@ class Person:
     def open(self, path: str) -> lxml.html.HtmlElement:
         response = self.http.get(self.base + path, verify=self.ca, timeout=30)
         doc = lxml.html.fromstring(response.content, base_url=response.url)
+        # A K-d'école CAS first asks whose account this is: the person picks « Compte de l'ENT ».
+        choice = doc.xpath("//li[.//input[@name='selection'] and .//label[contains(., \"compte de l'ENT\") or "
+                           "contains(., \"Compte de l'ENT\")]]//a[@href]")
+        if choice:
+            response = self.http.get(requests.compat.urljoin(response.url, choice[0].get("href")), verify=self.ca,
+                                     timeout=30)
+            doc = lxml.html.fromstring(response.content, base_url=response.url)
         forms = doc.xpath("//form[.//input[@type='password']]")
         if forms:
             data = {i.get("name"): i.get("value", "") for i in forms[0].xpath(".//input[@name]")}
