@@ -689,6 +689,19 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
+def _coverage(data: Mapping[str, Any]) -> str | None:
+    """« · tranche 2 sur 4 », « · exécution partielle », « · fusion de 4 exécutions » (``runs``), or None."""
+    runs = data.get("runs") or []
+    if len(runs) > 1:
+        return f" · fusion de {len(runs)} exécutions"
+    scope = (runs[0].get("scope") or {}) if runs else {}
+    if scope.get("slice"):
+        return f" · tranche {scope['slice']['number']} sur {scope['slice']['count']}, pas la région entière"
+    if scope.get("partial"):
+        return " · exécution partielle, pas la région entière"
+    return None
+
+
 def to_html(data: Mapping[str, Any]) -> str:
     """The report as one self-contained HTML5 page (French, inline CSS and JavaScript, nothing fetched)."""
     kind, summary = data["kind"], data["summary"]
@@ -712,7 +725,7 @@ def to_html(data: Mapping[str, Any]) -> str:
                     _h("p", {"class": "sous-titre"}, "Généré le ",
                        _h("time", {"datetime": data["generated_at"]}, date), " · ",
                        _plural(summary["total"], "établissement", "établissements"), " · ",
-                       _plural(n_projects, "projet ENT", "projets ENT")))),
+                       _plural(n_projects, "projet ENT", "projets ENT"), _coverage(data)))),
               _h("main", {"class": "page"},
                  _summary_section(data),
                  _h("div", {"class": "deux-colonnes"}, _projects_section(data), _todo_section(data)),
