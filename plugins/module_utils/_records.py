@@ -41,8 +41,8 @@ STATS_PREFIX = "ent_pronote_records_"
 #: the directory of the records files, under the report directory
 RECORDS_DIR = "records"
 _RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z_[0-9a-f]{6,32}")
-#: the slice a records document may say it covers
-_SLICE_KEYS = ("number", "count")
+#: UAIs named in one warning about records left for a later run's, the others counted
+SHOWN_UAIS = 10
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -175,7 +175,7 @@ def write_document(report_dir: str, doc: Mapping[str, Any]) -> str:
 
 # --- merge -------------------------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(eq=False)  # one per document given: compared (and hashed) by identity
 class Source:
     """One records document given to :func:`merge`, and what became of it."""
 
@@ -249,7 +249,8 @@ def merge(documents: Iterable[tuple[str, Any, str | None]], *, kind: str) -> Mer
     A document is left out, with a warning naming it, when it could not be read, is not a records
     document of :data:`SCHEMA`, or is of another kind; a record, when it does not follow the report's
     format. Two records for one UAI: the one of the latest run (``generated_at``, then run id) is taken,
-    and a warning names the UAI, the run taken and the runs left.
+    and a warning names the UAI, the run taken and the runs left (one warning per run taken and runs left,
+    naming up to :data:`SHOWN_UAIS` UAIs; ``Source.superseded`` has them all).
     """
     sources: list[Source] = []
     warnings: list[str] = []
@@ -302,9 +303,13 @@ def merge(documents: Iterable[tuple[str, Any, str | None]], *, kind: str) -> Mer
                 others.setdefault(uai, []).append(previous)
             best[uai] = (order, record, source)
             source.taken.append(uai)
+    # One line per (run taken, runs left): a region run whole, then in slices, is a few lines, not thousands.
+    grouped: dict[tuple[Source, tuple[Source, ...]], list[str]] = {}
     for uai in sorted(others):
-        _, record, source = best[uai]
-        left = ", ".join(f"{s.run_id} ({s.generated_at})" for s in others[uai])
-        warnings.append(f"{uai} : enregistrement de l'exécution {source.run_id} ({source.generated_at}), la plus "
+        grouped.setdefault((best[uai][2], tuple(others[uai])), []).append(uai)
+    for (source, left_out), uais in grouped.items():
+        left = ", ".join(f"{s.run_id} ({s.generated_at})" for s in left_out)
+        shown = ", ".join(uais[:SHOWN_UAIS]) + (f" et {len(uais) - SHOWN_UAIS} autre(s)" if len(uais) > SHOWN_UAIS else "")
+        warnings.append(f"{shown} : enregistrement de l'exécution {source.run_id} ({source.generated_at}), la plus "
                         f"récente, pris ; laissé(s) : {left}.")
     return Merged([best[uai][1] for uai in sorted(best)], sources, warnings)

@@ -132,6 +132,18 @@ def test_bad_documents_are_left_out_and_named_never_repaired(tmp_path):
     assert len(merged.warnings) == 5
 
 
+def test_many_records_left_for_a_later_run_make_one_line():
+    uais = [f"06700{i:02d}X" for i in range(25)]
+    old = doc([record(u, "failed") for u in uais], T0)
+    new = [doc([record(u) for u in sorted(uais)[k::2]], T0 + timedelta(hours=1, seconds=k)) for k in range(2)]
+    merged = _records.merge([(d["run_id"], d, None) for d in (new[1], old, new[0])], kind="rentree")
+    assert {r["status"] for r in merged.records} == {"changed"} and len(merged.records) == 25
+    assert len(merged.warnings) == 2
+    first = next(w for w in merged.warnings if new[0]["run_id"] in w)
+    assert first.startswith(", ".join(sorted(uais)[0:20:2]) + " et 3 autre(s) : enregistrement de l'exécution")
+    assert first.endswith(f"laissé(s) : {old['run_id']} ({old['generated_at']}).")
+
+
 def test_another_product_version_of_the_same_schema_is_taken_and_said():
     other = {**doc([record("0670001X")]), "product_version": "0.3.9"}
     merged = _records.merge([("f", other, None)], kind="rentree")
