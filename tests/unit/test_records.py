@@ -212,3 +212,16 @@ def test_nothing_to_merge_fails_saying_where_it_looked(tmp_path):
     with pytest.raises(EntPronoteError, match=r"Aucun enregistrement trouvé dans .*records/rentree-\*\.json"):
         merge.execute({"kind": "rentree", "report_dir": str(tmp_path), "source": "auto", "artifacts": None,
                        "runs": None, "hosts": None}, {})
+
+
+def test_the_page_says_a_slice_a_partial_run_and_a_merge():
+    from ansible_collections.ent.pronote.plugins.module_utils import _report
+
+    data = _report.build([record("0670001X")], kind="rentree", generated_at=T0)
+    assert "pas la région entière" not in _report.to_html(data) and "fusion" not in _report.to_html(data)
+    cases = [([{"scope": {"partial": True, "slice": {"number": 2, "count": 4}}}], "tranche 2 sur 4, pas la région entière"),
+             ([{"scope": {"partial": True, "slice": None}}], "exécution partielle, pas la région entière"),
+             ([{"scope": {"partial": False}}] * 3, "fusion de 3 exécutions")]
+    for runs, text in cases:
+        page = _report.to_html({**data, "runs": runs})
+        assert f"· {text}</p>" in page, text
