@@ -9,10 +9,10 @@ module: report_merge
 short_description: The region's report from the records of many runs (AWX slices, runs limited with -l)
 version_added: 0.4.0
 description:
-  - Every run of C(playbooks/rentree.yml), C(diagnose.yml) or C(preflight.yml) publishes its records, one per
-    établissement (statuses per step, counts, findings, sign-ons, no person's name), with C(set_stats) under a
-    key of its own, C(ent_pronote_records_<run id>), which AWX hands to the next node of a workflow as extra vars;
-    and as a file, C(<report_dir>/records/<kind>-<run id>.json) (docs/report.md, I(Records)).
+  - Every run of C(playbooks/rentree.yml) or C(diagnose.yml) publishes its records, one per établissement
+    (statuses per step, counts, findings, sign-ons, no person's name), with C(set_stats) under a key of its own,
+    C(ent_pronote_records_<run id>), which AWX hands to the next node of a workflow as extra vars; and as a file,
+    C(<report_dir>/records/<kind>-<run id>.json) (docs/report.md, I(Records)). C(preflight.yml) writes the file only.
   - This module takes those records, keeps for each établissement the record of the latest run, and writes the
     region's report, the same files as a whole-region run writes (C(rapport-<kind>.html), C(.json), the two CSV).
   - It says what it took and why. A records document that cannot be read (truncated), of another schema (another
