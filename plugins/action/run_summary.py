@@ -215,7 +215,8 @@ class ActionModule(EntAction):
             result["msg"].insert(1, f"  {partial}")
         if params.get("report_dir"):
             report_records = [_report_record(r) for r in records]
-            document = _records.document(report_records, kind=kind, run_id=run_id, generated_at=now, scope=scope)
+            document = _records.document(report_records, kind=kind, run_id=run_id, generated_at=now, scope=scope,
+                                         check_mode=bool(getattr(getattr(self, "_task", None), "check_mode", False)))
             # for set_stats: each run its own key, as AWX merges the slices' artifacts key by key
             result.update(records_key=_records.stats_key(run_id), records=document)
             data = _report.build(report_records, kind=kind, generated_at=now)

@@ -141,8 +141,9 @@ def stored(record: Mapping[str, Any], index: int = 1) -> dict[str, Any]:
 
 
 def document(records: Iterable[Mapping[str, Any]], *, kind: str, run_id: str, generated_at: datetime,
-             scope: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """A run's records document (``docs/report.md``, *Records*)."""
+             scope: Mapping[str, Any] | None = None, check_mode: bool = False) -> dict[str, Any]:
+    """A run's records document (``docs/report.md``, *Records*). ``check_mode``: a dry run (``--check``), whose
+    statuses are predictions: :func:`merge` takes them only when it is given nothing else."""
     if kind not in _report.KINDS:
         raise ValueError(f"kind must be one of {', '.join(_report.KINDS)}, not {kind!r}")
     if not _RUN_ID.fullmatch(run_id):
@@ -154,7 +155,8 @@ def document(records: Iterable[Mapping[str, Any]], *, kind: str, run_id: str, ge
     if generated_at.utcoffset() is None:
         generated_at = generated_at.astimezone()
     return {"schema": SCHEMA, "kind": kind, "run_id": run_id, "generated_at": generated_at.isoformat(),
-            "product_version": product_version(), "scope": dict(scope or {}), "etablissements": etabs}
+            "product_version": product_version(), "check_mode": bool(check_mode), "scope": dict(scope or {}),
+            "etablissements": etabs}
 
 
 def stats_key(run_id: str) -> str:
@@ -247,8 +249,8 @@ def merge(documents: Iterable[tuple[str, Any, str | None]], *, kind: str) -> Mer
     """The latest record per établissement over ``documents``: ``(origin, content or None, why not)``.
 
     A document is left out, with a warning naming it, when it could not be read, is not a records
-    document of :data:`SCHEMA`, or is of another kind; a record, when it does not follow the report's
-    format. Two records for one UAI: the one of the latest run (``generated_at``, then run id) is taken,
+    document of :data:`SCHEMA`, is of another kind, or is a dry run's (``check_mode``) among real runs'; a
+    record, when it does not follow the report's format. Two records for one UAI: the one of the latest run (``generated_at``, then run id) is taken,
     and a warning names the UAI, the run taken and the runs left (one warning per run taken and runs left,
     naming up to :data:`SHOWN_UAIS` UAIs; ``Source.superseded`` has them all).
     """
@@ -256,6 +258,9 @@ def merge(documents: Iterable[tuple[str, Any, str | None]], *, kind: str) -> Mer
     warnings: list[str] = []
     best: dict[str, tuple[tuple, dict[str, Any], Source]] = {}
     others: dict[str, list[Source]] = {}
+    documents = list(documents)
+    # A dry run's statuses are predictions: never over a real run's, but a merge of dry runs only is one of them.
+    real_runs = any(isinstance(c, Mapping) and not c.get("check_mode") for _, c, why in documents if why is None)
     for origin, content, why_not in documents:
         source = Source(origin)
         sources.append(source)
@@ -277,6 +282,8 @@ def merge(documents: Iterable[tuple[str, Any, str | None]], *, kind: str) -> Mer
             source.rejected = "sans identifiant d'exécution ou sans date valide"
         elif not isinstance(content.get("etablissements"), Mapping):
             source.rejected = "sans liste d'établissements"
+        elif content.get("check_mode") and real_runs:
+            source.rejected = "exécution à blanc (--check) : ses statuts sont des prévisions, pas ceux d'une exécution"
         if source.rejected:
             warnings.append(f"Ignoré : {origin} — {source.rejected}.")
             continue

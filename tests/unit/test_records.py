@@ -152,6 +152,19 @@ def test_another_product_version_of_the_same_schema_is_taken_and_said():
                                f"{_records.product_version()}), même schéma {_records.SCHEMA}."]
 
 
+def test_a_dry_runs_records_never_pass_for_a_real_runs():
+    real = doc([record("0670001X", "failed")], T0)
+    dry = _records.document([record("0670001X", "changed")], kind="rentree", check_mode=True,
+                            run_id=_records.new_run_id(T0 + timedelta(hours=1)), generated_at=T0 + timedelta(hours=1))
+    merged = _records.merge([("real", real, None), ("dry", dry, None)], kind="rentree")
+    assert [r["status"] for r in merged.records] == ["failed"]
+    assert merged.warnings == ["Ignoré : dry — exécution à blanc (--check) : ses statuts sont des prévisions, pas "
+                               "ceux d'une exécution."]
+    # dry runs only (the slices of a check job): their merge is what was asked
+    merged = _records.merge([("dry", dry, None)], kind="rentree")
+    assert [r["status"] for r in merged.records] == ["changed"] and merged.warnings == []
+
+
 def test_record_files_pick_kind_and_runs(tmp_path):
     a, b = doc([record("0670001X")], T0), doc([record("0670002X")], T0 + timedelta(minutes=1))
     c = doc([record("0670003X")], kind="diagnostic")
