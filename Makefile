@@ -40,7 +40,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule sanity galaxy-import compat ee bench soak reader-bench matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule sanity galaxy-import compat ee bench merge-bench soak reader-bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -182,6 +182,9 @@ bench: $(VENV_STAMP) ## time the playbook on many établissements (tools/bench.p
 
 soak: $(VENV_STAMP) ## the rentrée through fault profiles (500s, expiring sessions, outage, two runs, SIGKILL): what each left (tools/soak.py)
 	$(VENV_PY) tools/soak.py
+
+merge-bench: $(VENV_STAMP) ## time of the merge of 2,000 établissements' records into the region's report (tools/merge_bench.py)
+	$(VENV_PY) tools/merge_bench.py
 
 reader-bench: $(VENV_STAMP) ## peak memory and time of the identifiers reader on big generated files
 	$(VENV_PY) tools/reader_bench.py

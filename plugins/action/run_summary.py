@@ -7,7 +7,7 @@ from typing import Any
 
 from ansible.utils.display import Display
 
-from ansible_collections.ent.pronote.plugins.module_utils import _report
+from ansible_collections.ent.pronote.plugins.module_utils import _records, _report
 from ansible_collections.ent.pronote.plugins.module_utils._diagnose import SEVERITIES, check_sign_on
 from ansible_collections.ent.pronote.plugins.module_utils._errors import french
 from ansible_collections.ent.pronote.plugins.module_utils._specs import RUN_SUMMARY
@@ -112,7 +112,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
                 if f["code"] not in by_severity[f.get("severity", "info")]:
                     by_severity[f.get("severity", "info")].append(f["code"])
             with_findings.append({"uai": host["uai"], "name": host["name"], "codes": dict(by_severity)})
-        status = host_status(host["failure"], host["steps"])
+        # a record given back (ent.pronote.report_merge) keeps the status its run gave it
+        status = host.get("status") or host_status(host["failure"], host["steps"])
         totals[status] += 1
         projects[host["project"]][status] += 1
         if status == "failed":
@@ -222,12 +223,27 @@ class ActionModule(EntAction):
             })
         summary = summarise(records)
         kind = params["kind"]
+        now = dt.datetime.now(dt.timezone.utc).astimezone()
+        # What part of the region this run covers: a slice's summary must not pass for the region's.
+        # (the play's hosts, not the records: the preflight leaves hosts out on purpose)
+        scope = _records.scope_of(list(names), list(task_vars.get("groups", {}).get("all", [])), task_vars)
+        run_id = _records.new_run_id(now)
         result: dict[str, Any] = {"changed": False, "failed": bool(summary["failures"]) and params.get("fail_on_failures", True),
-                                  "summary": summary, "msg": render(summary, kind)}
+                                  "summary": summary, "msg": render(summary, kind), "run_id": run_id, "scope": scope}
+        partial = _records.scope_text(scope)
+        if partial:
+            result["msg"].insert(1, f"  {partial}")
         if params.get("report_dir"):
-            data = _report.build([_report_record(r) for r in records], kind=kind,
-                                 generated_at=dt.datetime.now(dt.timezone.utc).astimezone())
+            report_records = [_report_record(r) for r in records]
+            document = _records.document(report_records, kind=kind, run_id=run_id, generated_at=now, scope=scope,
+                                         check_mode=bool(getattr(getattr(self, "_task", None), "check_mode", False)))
+            # for set_stats: each run its own key, as AWX merges the slices' artifacts key by key
+            result.update(records_key=_records.stats_key(run_id), records=document)
+            data = _report.build(report_records, kind=kind, generated_at=now)
+            data["runs"] = [{"run_id": run_id, "generated_at": document["generated_at"], "scope": scope,
+                             "etablissements": len(records)}]
             result["report"] = _report.write(params["report_dir"], data, basename=f"rapport-{kind}")
+            result["report"]["records"] = _records.write_document(params["report_dir"], document)
             result["msg"].append(f"  Rapport : {result['report']['html']}")
         # The French lines are what the ops team reads at the end of the run; the summary's data (about a
         # hundred lines of YAML) stays in the registered result and the JSON report, not on the screen.

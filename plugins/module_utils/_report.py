@@ -28,8 +28,12 @@ go, only when a user asks, to a per-établissement file of mode 0600
 
 The page is one self-contained HTML5 document: inline CSS and JavaScript, a
 Content-Security-Policy that allows nothing else (no request of any kind),
-usable opened from disk. It is built with lxml, which escapes every text and
-attribute.
+usable opened from disk. It is a Jinja2 template of the collection,
+``templates/report/page.html.j2``, with its style and script beside it
+(``page.css``, ``page.js``), so that the page can be read and changed as a
+page; the Python here computes the data. The template is autoescaped: every
+text and attribute is escaped, and stripped of the characters HTML cannot
+hold (:func:`_finalize`).
 """
 from __future__ import annotations
 
@@ -42,8 +46,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-
-from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
 
 from ansible_collections.ent.pronote.plugins.module_utils._files import (
     csv_text,
@@ -375,35 +377,8 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]
 
 
 def _xml(text: str) -> str:
-    """Text lxml accepts (no control character)."""
+    """Text an HTML (and XML) parser accepts: no control character, no surrogate."""
     return _NOT_XML.sub("\ufffd", text)
-
-
-def _h(tag: str, attrs: Mapping[str, Any] | None = None, *children: Any) -> lxml.html.HtmlElement:
-    """An element; lxml escapes its text and attributes. None children and attributes are left out."""
-    element = lxml.html.Element(tag)
-    for key, value in (attrs or {}).items():
-        if value is None or value is False:
-            continue
-        element.set(key, "" if value is True else _xml(str(value)))
-    _append(element, children)
-    return element
-
-
-def _append(element: lxml.html.HtmlElement, child: Any) -> None:
-    if child is None:
-        return
-    if isinstance(child, (list, tuple)):
-        for c in child:
-            _append(element, c)
-    elif isinstance(child, (str, int)):
-        text = _xml(str(child))
-        if len(element):
-            element[-1].tail = (element[-1].tail or "") + text
-        else:
-            element.text = (element.text or "") + text
-    else:
-        element.append(child)
 
 
 def _n(value: int) -> str:
@@ -429,514 +404,73 @@ def _date_fr(iso: str) -> str:
     return text
 
 
-def _badge(status: str, kind: str) -> lxml.html.HtmlElement:
-    return _h("span", {"class": f"badge st-{status}"}, _h("span", {"aria-hidden": "true"}, STATUS_ICONS[status]),
-              " ", _h("span", {"class": "libelle"}, status_label(status, kind)))
-
-
-def _severity_badge(severity: str) -> lxml.html.HtmlElement:
-    return _h("span", {"class": f"badge sev-{severity}"},
-              _h("span", {"aria-hidden": "true"}, SEVERITY_ICONS[severity]),
-              " ", _h("span", {"class": "libelle"}, SEVERITY_LABELS[severity][0]))
-
-
-def _none() -> lxml.html.HtmlElement:
-    return _h("span", {"class": "vide", "title": "sans objet"}, "—")
-
-
-def _th(title: str, column: str, sort: str | None = "texte", *, numeric: bool = False) -> lxml.html.HtmlElement:
-    """A column header; a button sorts by the column when ``sort`` (texte, num, statut, severite)."""
-    attrs = {"scope": "col", "data-colonne": column, "data-tri": sort, "class": "num" if numeric else None}
-    if sort is None:
-        return _h("th", attrs, title)
-    return _h("th", attrs, _h("button", {"type": "button", "class": "tri", "title": f"Trier par « {title} »"},
-                              title))
-
-
-def _num_td(value: int | None, *, alert: bool = False, title: str | None = None) -> lxml.html.HtmlElement:
-    if value is None:
-        return _h("td", {"class": "num", "data-value": ""}, _none())
-    cls = "num" + (" alerte" if alert and value else "") + (" zero" if not value else "")
-    return _h("td", {"class": cls, "data-value": value, "title": title}, _n(value))
-
-
-def _select(field: str, label: str, all_label: str, options: Iterable[tuple[str, str]], ident: str):
-    return _h("label", {"class": "champ", "for": ident}, _h("span", None, label),
-              _h("select", {"id": ident, "data-champ": field},
-                 _h("option", {"value": ""}, all_label),
-                 [_h("option", {"value": value}, text) for value, text in options]))
-
-
-def _filters(table: str, search_hint: str, selects: list, total: int):
-    return _h("div", {"class": "filtres", "data-filtres": table, "hidden": True, "role": "search",
-                      "aria-controls": table},
-              _h("label", {"class": "champ recherche", "for": f"{table}-texte"}, _h("span", None, "Rechercher"),
-                 _h("input", {"type": "search", "id": f"{table}-texte", "data-champ": "texte",
-                              "placeholder": search_hint, "autocomplete": "off"})),
-              selects,
-              _h("button", {"type": "button", "class": "reinitialiser", "data-reinitialiser": True},
-                 "Réinitialiser"),
-              _h("p", {"class": "affiches", "aria-live": "polite"}, "Affichés : ",
-                 _h("strong", {"data-affiches": True}, _n(total)), f" sur {_n(total)}"))
-
-
-def _summary_section(data: Mapping[str, Any]) -> lxml.html.HtmlElement:
-    kind, summary = data["kind"], data["summary"]
-    cards = [_h("div", {"class": "carte carte-total"},
-                _h("span", {"class": "nombre", "data-compte": "total"}, _n(summary["total"])),
-                _h("span", {"class": "libelle"}, "établissement" if summary["total"] <= 1 else "établissements"))]
-    for status in STATUSES:
-        n = summary["by_status"][status]
-        cards.append(_h("div", {"class": f"carte st-{status}" + ("" if n else " zero")},
-                        _h("span", {"class": "nombre", "data-compte": status}, _n(n)),
-                        _h("span", {"class": "libelle"}, _h("span", {"aria-hidden": "true"}, STATUS_ICONS[status]),
-                           " ", status_label(status, kind, plural=n > 1))))
-    found = summary["findings"]
-    finding_cards = []
-    for severity in SEVERITIES:
-        n = found["by_severity"][severity]
-        finding_cards.append(_h("div", {"class": f"carte sev-{severity}" + ("" if n else " zero")},
-                                _h("span", {"class": "nombre", "data-constats": severity}, _n(n)),
-                                _h("span", {"class": "libelle"},
-                                   _h("span", {"aria-hidden": "true"}, SEVERITY_ICONS[severity]), " ",
-                                   SEVERITY_LABELS[severity][1 if n > 1 else 0])))
-    concerned = summary["etablissements_with_findings"]
-    finding_cards.append(_h("div", {"class": "carte carte-total" + ("" if concerned else " zero")},
-                            _h("span", {"class": "nombre", "data-constats": "etablissements"}, _n(concerned)),
-                            _h("span", {"class": "libelle"},
-                               "établissement concerné" if concerned <= 1 else "établissements concernés")))
-    facts = []
-    sign_on = summary["sign_on"]
-    if sum(sign_on.values()):
-        facts.append(_h("p", {"class": "fait"}, _h("span", {"class": "intitule"}, "Connexions PRONOTE testées : "),
-                        _h("strong", {"data-connexions": "ok"}, _n(sign_on["ok"])),
-                        " réussie" if sign_on["ok"] <= 1 else " réussies", ", ",
-                        _h("strong", {"data-connexions": "failed", "class": "alerte" if sign_on["failed"] else None},
-                           _n(sign_on["failed"])), " en échec."))
-    ids = summary["identifiers"]
-    if sum(ids.values()):
-        parts: list[Any] = []
-        for outcome in IDENTIFIER_OUTCOMES:
-            parts += [" · " if parts else "", _h("strong", {"data-identifiants": outcome}, _n(ids[outcome])),
-                      f" {IDENTIFIER_LABELS[outcome][ids[outcome] > 1]}"]
-        facts.append(_h("p", {"class": "fait"}, _h("span", {"class": "intitule"}, "Identifiants PRONOTE : "),
-                        parts, "."))
-    return _h("section", {"id": "synthese", "aria-labelledby": "titre-synthese"},
-              _h("h2", {"id": "titre-synthese"}, "Synthèse"),
-              _h("div", {"class": "groupes"},
-                 _h("div", {"class": "groupe"}, _h("h3", None, "Établissements"),
-                    _h("div", {"class": "cartes"}, cards)),
-                 _h("div", {"class": "groupe"}, _h("h3", None, "Constats"),
-                    _h("div", {"class": "cartes"}, finding_cards))),
-              facts)
-
-
-def _projects_section(data: Mapping[str, Any]) -> lxml.html.HtmlElement:
-    kind, summary = data["kind"], data["summary"]
-    head = _h("tr", None, _th("Projet ENT", "projet"),
-              [_th(status_label(s, kind, plural=True), f"statut-{s}", "num", numeric=True) for s in STATUSES],
-              _th("Total", "total", "num", numeric=True))
-    rows = []
-    for project, counts in summary["by_project"].items():
-        rows.append(_h("tr", {"data-projet": project},
-                       _h("th", {"scope": "row", "data-value": project}, project),
-                       [_h("td", {"class": "num" + (" alerte" if s == "failed" and counts[s] else "")
-                                  + ("" if counts[s] else " zero"),
-                                  "data-statut": s, "data-value": counts[s]}, _n(counts[s])) for s in STATUSES],
-                       _h("td", {"class": "num total", "data-statut": "total", "data-value": sum(counts.values())},
-                          _n(sum(counts.values())))))
-    totals = summary["by_status"]
-    foot = _h("tr", {"class": "total"}, _h("th", {"scope": "row"}, "Total"),
-              [_h("td", {"class": "num", "data-statut": s, "data-value": totals[s]}, _n(totals[s]))
-               for s in STATUSES],
-              _h("td", {"class": "num", "data-statut": "total", "data-value": summary["total"]}, _n(summary["total"])))
-    return _h("section", {"id": "par-projet", "aria-labelledby": "titre-projets"},
-              _h("h2", {"id": "titre-projets"}, "Par projet ENT"),
-              _h("div", {"class": "defile"},
-                 _h("table", {"id": "projets", "class": "triable"},
-                    _h("thead", None, head), _h("tbody", None, rows), _h("tfoot", None, foot))))
-
-
-def _todo_section(data: Mapping[str, Any]) -> lxml.html.HtmlElement | None:
-    """Failures, then what was not done and the missing files: what the team has to take up."""
-    kind = data["kind"]
-    items: list[lxml.html.HtmlElement] = []
-
-    def who(r: Mapping[str, Any]) -> list[Any]:
-        return [_h("strong", {"class": "uai"}, r["uai"]), " ", r["name"] or None,
-                _h("span", {"class": "projet"}, f" · {r['project']}")]
-
-    etabs = data["etablissements"]
-    for r in etabs:
-        if r["status"] != "failed":
-            continue
-        if r["failure"]:
-            what = [" — étape « ", _h("strong", None, r["failure"]["step"]), " » : ", r["failure"]["msg"]]
-        else:
-            failed = [STEPS[s] for s, state in r["steps"].items() if state == "failed"]
-            what = [f" — en échec : {', '.join(failed)}" if failed else None]
-        items.append(_h("li", {"class": "echec", "data-uai": r["uai"]}, _badge("failed", kind), " ", who(r), what))
-    for r in etabs:
-        for reason in r["not_done"]:
-            items.append(_h("li", {"class": "non-fait", "data-uai": r["uai"]},
-                            _h("span", {"class": "badge st-not_run"}, _h("span", {"aria-hidden": "true"}, "○"),
-                               " Non fait"), " ", who(r), f" — {reason}"))
-        for path in r["missing_files"]:
-            items.append(_h("li", {"class": "non-fait", "data-uai": r["uai"]},
-                            _h("span", {"class": "badge st-not_run"}, _h("span", {"aria-hidden": "true"}, "○"),
-                               " Fichier absent"), " ", who(r), " — fichier d'identifiants absent : ",
-                            _h("code", None, path)))
-    if not items:
-        return None
-    return _h("section", {"id": "a-reprendre", "aria-labelledby": "titre-a-reprendre"},
-              _h("h2", {"id": "titre-a-reprendre"}, "À reprendre"), _h("ul", {"class": "a-reprendre"}, items))
-
-
-def _etablissements_section(data: Mapping[str, Any]) -> lxml.html.HtmlElement:
-    kind, summary, etabs = data["kind"], data["summary"], data["etablissements"]
-    steps = _steps_of(data)
-    head = _h("tr", None, _th("UAI", "uai"), _th("Établissement", "nom"), _th("Projet ENT", "projet"),
-              _th("Statut", "statut", "statut"),
-              [_th(STEPS[s], f"etape-{s}", "statut") for s in steps],
-              _th("Constats", "constats", "num", numeric=True),
-              _th("Connexions réussies", "connexions-ok", "num", numeric=True),
-              _th("Connexions en échec", "connexions-echec", "num", numeric=True))
-    rows = []
-    for r in etabs:
-        sign_on = r["sign_on"] or {}
-        step_cells = []
-        for s in steps:
-            state = r["steps"].get(s)
-            shown = shown_status(r, state, kind) if s == "diagnose" else state
-            step_cells.append(_h("td", {"data-value": state or "", "data-etape": s},
-                                 _badge(shown, kind) if shown else _none()))
-        worst = r["worst_severity"]
-        rows.append(_h("tr", {"data-uai": r["uai"], "data-statut": r["status"], "data-projet": r["project"],
-                              "class": f"st-{r['status']}"},
-                       _h("td", {"class": "uai", "data-value": r["uai"]}, r["uai"]),
-                       _h("td", {"class": "nom", "data-value": r["name"]}, r["name"] or _none()),
-                       _h("td", {"class": "projet", "data-value": r["project"]}, r["project"]),
-                       _h("td", {"data-value": r["status"]}, _badge(shown_status(r, r["status"], kind), kind)),
-                       step_cells,
-                       _h("td", {"class": "num" + (f" pire-{worst}" if worst else " zero"),
-                                 "data-value": r["findings_count"],
-                                 "title": f"Sévérité la plus haute : {SEVERITY_LABELS[worst][0].lower()}"
-                                 if worst else None}, _n(r["findings_count"])),
-                       _num_td(sign_on.get("ok")),
-                       _num_td(sign_on.get("failed"), alert=True)))
-    projects = summary["by_project"]
-    selects = [
-        _select("statut", "Statut", "Tous les statuts",
-                [(s, f"{status_label(s, kind)} ({_n(summary['by_status'][s])})") for s in STATUSES],
-                "etablissements-statut"),
-        _select("projet", "Projet ENT", "Tous les projets",
-                [(p, f"{p} ({_n(sum(c.values()))})") for p, c in projects.items()], "etablissements-projet"),
-    ]
-    return _h("section", {"id": "liste-etablissements", "aria-labelledby": "titre-etablissements"},
-              _h("h2", {"id": "titre-etablissements"}, "Établissements"),
-              _filters("etablissements", "UAI, nom, projet…", selects, len(etabs)),
-              _h("div", {"class": "defile"},
-                 _h("table", {"id": "etablissements", "class": "triable"},
-                    _h("caption", {"class": "aide"}, "Cliquer sur un titre de colonne pour trier."),
-                    _h("thead", None, head), _h("tbody", None, rows))),
-              _h("p", {"class": "aucun", "id": "etablissements-aucun", "hidden": True},
-                 "Aucun établissement ne correspond aux filtres."))
-
-
-def _findings_section(data: Mapping[str, Any]) -> lxml.html.HtmlElement:
-    findings, summary = data["findings"], data["summary"]
-    statuses = {r["uai"]: r["status"] for r in data["etablissements"]}
-    head = _h("tr", None, _th("Établissement", "etablissement"), _th("Sévérité", "severite", "severite"),
-              _th("Code", "code"), _th("Étape", "etape"), _th("Message", "message", None),
-              _th("Correctif", "correctif", None), _th("Nombre", "nombre", "num", numeric=True))
-    rows = []
-    for f in findings:
-        rows.append(_h("tr", {"data-uai": f["uai"], "data-statut": statuses.get(f["uai"]), "data-projet": f["project"],
-                              "data-severite": f["severity"], "data-code": f["code"], "data-etape": f["step"] or "",
-                              "class": f"sev-{f['severity']}"},
-                       _h("td", {"data-value": f["uai"], "class": "etablissement"},
-                          _h("span", {"class": "uai"}, f["uai"]),
-                          _h("span", {"class": "nom"}, f["name"]) if f["name"] else None),
-                       _h("td", {"data-value": f["severity"]}, _severity_badge(f["severity"])),
-                       _h("td", {"data-value": f["code"], "class": "code"}, _h("code", None, f["code"]),
-                          _h("span", {"class": "sujet"}, f["subject"]) if f["subject"] else None),
-                       _h("td", {"data-value": f["step"] or ""}, STEPS[f["step"]] if f["step"] else _none()),
-                       _h("td", {"class": "message"}, f["message"]),
-                       _h("td", {"class": "correctif"}, f["fix"]),
-                       _num_td(f["count"])))
-    by_code = summary["findings"]["by_code"]
-    selects = [
-        _select("severite", "Sévérité", "Toutes les sévérités",
-                [(s, f"{SEVERITY_LABELS[s][0]} ({_n(summary['findings']['by_severity'][s])})")
-                 for s in SEVERITIES], "constats-severite"),
-        _select("code", "Code", "Tous les codes", [(c, c) for c in by_code], "constats-code"),
-        _select("projet", "Projet ENT", "Tous les projets", [(p, p) for p in summary["by_project"]],
-                "constats-projet"),
-    ]
-    table = _h("div", {"class": "defile", "hidden": not findings},
-               _h("table", {"id": "constats", "class": "triable"},
-                  _h("thead", None, head), _h("tbody", None, rows)))
-    return _h("section", {"id": "liste-constats", "aria-labelledby": "titre-constats"},
-              _h("h2", {"id": "titre-constats"}, "Constats"),
-              _filters("constats", "UAI, nom, code, texte…", selects, len(findings))
-              if findings else _h("p", {"class": "rien"}, "Aucun constat : rien à signaler."),
-              table,
-              _h("p", {"class": "aucun", "id": "constats-aucun", "hidden": True},
-                 "Aucun constat ne correspond aux filtres."))
-
-
 def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
+def _coverage(data: Mapping[str, Any]) -> str | None:
+    """« · tranche 2 sur 4 », « · exécution partielle », « · fusion de 4 exécutions » (``runs``), or None."""
+    runs = data.get("runs") or []
+    if len(runs) > 1:
+        return f" · fusion de {len(runs)} exécutions"
+    scope = (runs[0].get("scope") or {}) if runs else {}
+    if scope.get("slice"):
+        return f" · tranche {scope['slice']['number']} sur {scope['slice']['count']}, pas la région entière"
+    if scope.get("partial"):
+        return " · exécution partielle, pas la région entière"
+    return None
+
+
+#: the page's template, style and script: data files of the collection, beside plugins/ (installed with it)
+TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                         "templates", "report")
+
+
+def _finalize(value: Any) -> Any:
+    """Every value the template prints: None as nothing, text without what HTML cannot hold (then escaped)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return _xml(value)
+    return value
+
+
+_ENVIRONMENT: Any = None
+
+
+def _environment() -> Any:
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        import jinja2  # ships with ansible-core
+
+        _ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                          finalize=_finalize, undefined=jinja2.StrictUndefined,
+                                          extensions=["jinja2.ext.do"], keep_trailing_newline=True)
+    return _ENVIRONMENT
+
+
+def _asset(name: str) -> str:
+    with open(os.path.join(TEMPLATES, name), encoding="utf-8") as handle:
+        return handle.read()
+
+
 def to_html(data: Mapping[str, Any]) -> str:
-    """The report as one self-contained HTML5 page (French, inline CSS and JavaScript, nothing fetched)."""
+    """The report as one self-contained HTML5 page (French, inline CSS and JavaScript, nothing fetched), from
+    ``templates/report/page.html.j2``."""
     kind, summary = data["kind"], data["summary"]
-    title = KINDS[kind]
-    date = _date_fr(data["generated_at"])
-    # Nothing but the inline style and script below may run or load: no request of any kind.
-    csp = (f"default-src 'none'; style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_JS)}; "
+    css, js = _asset("page.css"), _asset("page.js")
+    # Nothing but the inline style and script may run or load: no request of any kind.
+    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
            "base-uri 'none'; form-action 'none'")
-    n_projects = len(summary["by_project"])
-    head = _h("head", None,
-              _h("meta", {"charset": "utf-8"}),
-              _h("meta", {"http-equiv": "Content-Security-Policy", "content": csp}),
-              _h("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
-              _h("meta", {"name": "generator", "content": f"ent.pronote ({data['schema']})"}),
-              _h("title", None, f"{title} — {date}"),
-              _h("style", None, _CSS))
-    body = _h("body", None,
-              _h("header", {"class": "entete"},
-                 _h("div", {"class": "page"},
-                    _h("h1", None, title),
-                    _h("p", {"class": "sous-titre"}, "Généré le ",
-                       _h("time", {"datetime": data["generated_at"]}, date), " · ",
-                       _plural(summary["total"], "établissement", "établissements"), " · ",
-                       _plural(n_projects, "projet ENT", "projets ENT")))),
-              _h("main", {"class": "page"},
-                 _summary_section(data),
-                 _h("div", {"class": "deux-colonnes"}, _projects_section(data), _todo_section(data)),
-                 _etablissements_section(data),
-                 _findings_section(data)),
-              _h("footer", {"class": "page pied"},
-                 _h("p", None, "Ce rapport ne contient que des comptes et des noms d'établissements, jamais de noms "
-                               "de personnes. Les mêmes données sont à côté de cette page : un fichier JSON (schéma ",
-                    _h("code", None, data["schema"]), ") et deux fichiers CSV, établissements et constats.")),
-              _h("script", None, _JS))
-    page = _h("html", {"lang": "fr"}, head, body)
-    return lxml.html.tostring(page, doctype="<!DOCTYPE html>", encoding="unicode", method="html") + "\n"
-
-
-_CSS = """
-:root {
-  --texte: #1f2933; --discret: #52606d; --bord: #d3dce6; --fond: #f4f6f9; --carte: #fff; --bandeau: #1c3d5a;
-  --rouge: #b42318; --rouge-fond: #fef3f2; --rouge-bord: #f4a09a;
-  --bleu: #1849a9; --bleu-fond: #eff4ff; --bleu-bord: #a4bcfd;
-  --vert: #067647; --vert-fond: #ecfdf3; --vert-bord: #96dbb5;
-  --gris: #475467; --gris-fond: #f2f4f7; --gris-bord: #cfd4dc;
-  --ambre: #93370d; --ambre-fond: #fffaeb; --ambre-bord: #f7c46c;
-  --info: #065986; --info-fond: #f0f9ff; --info-bord: #8fd0f5;
-}
-* { box-sizing: border-box; }
-[hidden] { display: none !important; }
-html { font-size: 15px; }
-body { margin: 0; background: var(--fond); color: var(--texte); line-height: 1.45;
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", Arial, sans-serif; }
-.page { max-width: 1480px; margin: 0 auto; padding: 0 24px; }
-.entete { background: var(--bandeau); color: #fff; padding: 20px 0 18px; }
-.entete h1 { margin: 0; font-size: 1.75rem; font-weight: 700; letter-spacing: .01em; }
-.sous-titre { margin: 4px 0 0; color: #d7e3ef; }
-main { padding-top: 8px; padding-bottom: 16px; }
-section { margin: 24px 0; }
-h2 { font-size: 1.3rem; margin: 0 0 12px; padding-bottom: 6px; border-bottom: 2px solid var(--bord); }
-h3 { font-size: .85rem; text-transform: uppercase; letter-spacing: .06em; color: var(--discret); margin: 0 0 8px; }
-code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: .9em; }
-.groupes { display: flex; flex-wrap: wrap; gap: 12px 28px; }
-.groupe { flex: 1 1 auto; }
-.cartes { display: flex; flex-wrap: wrap; gap: 10px; }
-.carte { flex: 1 1 auto; min-width: 96px; background: var(--carte); border: 1px solid var(--bord);
-  border-left: 6px solid var(--gris-bord); border-radius: 8px; padding: 10px 14px; }
-.carte .nombre { display: block; font-size: 1.9rem; font-weight: 700; line-height: 1.1;
-  font-variant-numeric: tabular-nums; }
-.carte .libelle { color: var(--discret); font-weight: 600; white-space: nowrap; }
-.carte.zero .nombre { color: #98a2b3; }
-.carte-total { border-left-color: var(--bandeau); }
-.carte.st-failed { border-left-color: var(--rouge); }
-.carte.st-failed:not(.zero) { background: var(--rouge-fond); border-color: var(--rouge-bord);
-  border-left-color: var(--rouge); }
-.carte.st-failed:not(.zero) .nombre, .carte.st-failed:not(.zero) .libelle { color: var(--rouge); }
-.carte.st-changed { border-left-color: var(--bleu); }
-.carte.st-ok { border-left-color: var(--vert); }
-.carte.st-not_run { border-left-color: #dc6803; }
-.carte.sev-erreur { border-left-color: var(--rouge); }
-.carte.sev-erreur:not(.zero) .nombre { color: var(--rouge); }
-.carte.sev-avertissement { border-left-color: #dc6803; }
-.carte.sev-info { border-left-color: #0086c9; }
-.fait { margin: 12px 0 0; }
-.fait .intitule { font-weight: 600; }
-.alerte { color: var(--rouge); font-weight: 700; }
-.deux-colonnes { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 0 24px;
-  align-items: start; }
-.a-reprendre { list-style: none; margin: 0; padding: 0; background: var(--carte); border: 1px solid var(--bord);
-  border-radius: 8px; }
-.a-reprendre li { padding: 8px 12px; border-top: 1px solid var(--bord); }
-.a-reprendre li:first-child { border-top: 0; }
-.a-reprendre li.echec { background: var(--rouge-fond); box-shadow: inset 4px 0 0 var(--rouge); }
-.a-reprendre .badge { margin-right: 4px; }
-.a-reprendre .projet { color: var(--discret); }
-.defile { overflow-x: auto; background: var(--carte); border: 1px solid var(--bord); border-radius: 8px; }
-table { width: 100%; border-collapse: collapse; font-size: .95rem; }
-caption.aide { caption-side: bottom; text-align: left; padding: 6px 10px; color: var(--discret); font-size: .85rem; }
-th, td { padding: 6px 8px; text-align: left; vertical-align: top; border-bottom: 1px solid #e4e9f0; }
-thead th { background: #eaf0f6; color: #243b53; font-size: .85rem; position: sticky; top: 0; z-index: 1;
-  border-bottom: 2px solid var(--bord); vertical-align: bottom; }
-tbody th { font-weight: 600; white-space: nowrap; }
-tbody tr:nth-child(even) td, tbody tr:nth-child(even) th { background: #fafbfd; }
-tbody tr:hover td, tbody tr:hover th { background: #f0f5fb; }
-tfoot tr.total th, tfoot tr.total td { font-weight: 700; border-top: 2px solid var(--bord); border-bottom: 0; }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.num { white-space: nowrap; }
-td.zero { color: #98a2b3; }
-td.uai, .uai { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
-  white-space: nowrap; font-weight: 600; }
-button.tri { all: unset; cursor: pointer; font-weight: 700; }
-button.tri::after { content: "\\2195"; margin-left: 4px; color: #9aa5b1; font-weight: 400; }
-th[aria-sort="ascending"] button.tri::after { content: "\\25B2"; color: var(--bandeau); }
-th[aria-sort="descending"] button.tri::after { content: "\\25BC"; color: var(--bandeau); }
-button.tri:focus-visible, .filtres :focus-visible { outline: 3px solid #2e90fa; outline-offset: 2px;
-  border-radius: 3px; }
-tr.st-failed td { background: var(--rouge-fond) !important; }
-tr.st-failed td:first-child { box-shadow: inset 5px 0 0 var(--rouge); }
-tr.st-failed td.nom { font-weight: 700; color: #7a271a; }
-td.pire-erreur { color: var(--rouge); font-weight: 700; }
-td.pire-avertissement { color: var(--ambre); font-weight: 700; }
-td.pire-erreur::before, td.pire-avertissement::before, td.pire-info::before { content: "\\25CF"; margin-right: 5px;
-  font-size: .8em; }
-td.pire-info::before { color: var(--info); }
-.badge { display: inline-flex; align-items: center; gap: 3px; padding: 0 7px; border-radius: 999px; font-size: .8rem;
-  font-weight: 600; white-space: nowrap; border: 1px solid; line-height: 1.5; }
-.badge.st-failed, .badge.st-erreur { color: var(--rouge); background: #fee4e2; border-color: var(--rouge-bord); }
-.badge.st-changed { color: var(--bleu); background: var(--bleu-fond); border-color: var(--bleu-bord); }
-.badge.st-ok { color: var(--vert); background: var(--vert-fond); border-color: var(--vert-bord); }
-.badge.st-skipped { color: var(--gris); background: var(--gris-fond); border-color: var(--gris-bord); }
-.badge.st-not_run { color: var(--ambre); background: var(--ambre-fond); border-color: var(--ambre-bord); }
-.badge.sev-erreur { color: var(--rouge); background: #fee4e2; border-color: var(--rouge-bord); }
-.badge.sev-avertissement { color: var(--ambre); background: var(--ambre-fond); border-color: var(--ambre-bord); }
-.badge.sev-info { color: var(--info); background: var(--info-fond); border-color: var(--info-bord); }
-.vide { color: #9aa5b1; }
-#etablissements td.nom { min-width: 170px; }
-#etablissements td.projet { white-space: nowrap; }
-#constats td.etablissement .nom { display: block; color: var(--discret); font-size: .88rem; }
-#constats td.code .sujet { display: block; color: var(--discret); font-size: .85rem; }
-#constats td.message { min-width: 260px; }
-#constats td.correctif { min-width: 260px; color: #334e68; }
-.filtres { display: flex; flex-wrap: wrap; align-items: flex-end; gap: 10px 16px; margin: 0 0 10px; }
-.champ { display: flex; flex-direction: column; gap: 2px; font-size: .85rem; font-weight: 600; color: var(--discret); }
-.champ input, .champ select { font: inherit; font-weight: 400; color: var(--texte); padding: 6px 8px;
-  border: 1px solid #bcccdc; border-radius: 6px; background: #fff; min-width: 190px; }
-.champ.recherche input { min-width: 260px; }
-.reinitialiser { font: inherit; font-size: .9rem; padding: 6px 12px; border: 1px solid #bcccdc; border-radius: 6px;
-  background: #fff; color: var(--texte); cursor: pointer; }
-.affiches { margin: 0 0 0 auto; color: var(--discret); align-self: center; }
-.aucun, .rien { padding: 12px; background: var(--carte); border: 1px dashed var(--bord); border-radius: 8px;
-  color: var(--discret); }
-.pied { color: var(--discret); font-size: .85rem; padding-bottom: 24px; }
-@media print {
-  body { background: #fff; } .filtres, caption.aide { display: none !important; }
-  thead th { position: static; } .entete { background: #fff; color: var(--texte); border-bottom: 2px solid; }
-  .sous-titre { color: var(--discret); } .defile { overflow: visible; }
-}
-"""
-
-_JS = r"""
-(function () {
-  "use strict";
-  // Sort ranks of the coded columns: what needs attention first.
-  var RANGS = {
-    statut: {failed: 0, not_run: 1, changed: 2, skipped: 3, ok: 4},
-    severite: {erreur: 0, avertissement: 1, info: 2}
-  };
-  var each = function (list, fn) { Array.prototype.forEach.call(list, fn); };
-  function simple(texte) {
-    return texte.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-  }
-  function valeur(ligne, index) {
-    var cellule = ligne.cells[index];
-    if (!cellule) { return ""; }
-    var v = cellule.getAttribute("data-value");
-    return v === null ? cellule.textContent.trim() : v;
-  }
-  function comparer(type, x, y) {
-    if (type === "num") { return Number(x) - Number(y); }
-    if (RANGS[type]) {
-      var rx = x in RANGS[type] ? RANGS[type][x] : 99, ry = y in RANGS[type] ? RANGS[type][y] : 99;
-      return rx - ry;
-    }
-    return x.localeCompare(y, "fr", {sensitivity: "base", numeric: true});
-  }
-  function triable(table) {
-    var titres = table.tHead.rows[table.tHead.rows.length - 1].cells;
-    each(titres, function (th, index) {
-      var bouton = th.querySelector("button.tri");
-      if (!bouton) { return; }
-      bouton.addEventListener("click", function () {
-        var sens = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-        var type = th.getAttribute("data-tri") || "texte";
-        each(titres, function (autre) { autre.removeAttribute("aria-sort"); });
-        th.setAttribute("aria-sort", sens === 1 ? "ascending" : "descending");
-        var corps = table.tBodies[0];
-        var lignes = Array.prototype.map.call(corps.rows, function (ligne, ordre) {
-          return {ligne: ligne, ordre: ordre, valeur: valeur(ligne, index)};
-        });
-        lignes.sort(function (a, b) {
-          // Empty cells last, whatever the direction; equal values keep their order.
-          if ((a.valeur === "") !== (b.valeur === "")) { return a.valeur === "" ? 1 : -1; }
-          return sens * comparer(type, a.valeur, b.valeur) || a.ordre - b.ordre;
-        });
-        lignes.forEach(function (l) { corps.appendChild(l.ligne); });
-      });
-    });
-  }
-  function filtrable(barre) {
-    var id = barre.getAttribute("data-filtres");
-    var table = document.getElementById(id);
-    var aucun = document.getElementById(id + "-aucun");
-    var champs = barre.querySelectorAll("[data-champ]");
-    var compteur = barre.querySelector("[data-affiches]");
-    function appliquer() {
-      var affiches = 0;
-      each(table.tBodies[0].rows, function (ligne) {
-        var visible = Array.prototype.every.call(champs, function (champ) {
-          var v = champ.value.trim(), nom = champ.getAttribute("data-champ");
-          if (!v) { return true; }
-          if (nom === "texte") { return simple(ligne.textContent).indexOf(simple(v)) !== -1; }
-          return ligne.getAttribute("data-" + nom) === v;
-        });
-        ligne.hidden = !visible;
-        if (visible) { affiches += 1; }
-      });
-      compteur.textContent = affiches.toLocaleString("fr-FR");
-      if (aucun) { aucun.hidden = affiches !== 0; }
-    }
-    each(champs, function (champ) {
-      champ.addEventListener("input", appliquer);
-      champ.addEventListener("change", appliquer);
-    });
-    var raz = barre.querySelector("[data-reinitialiser]");
-    if (raz) {
-      raz.addEventListener("click", function () {
-        each(champs, function (champ) { champ.value = ""; });
-        appliquer();
-      });
-    }
-    barre.hidden = false;
-    appliquer();
-  }
-  each(document.querySelectorAll("table.triable"), triable);
-  each(document.querySelectorAll("[data-filtres]"), filtrable);
-  document.documentElement.setAttribute("data-js", "pret");
-})();
-"""
+    page = _environment().get_template("page.html.j2").render(
+        data=data, kind=kind, summary=summary, etabs=data["etablissements"], findings=data["findings"],
+        steps=_steps_of(data), statuses={r["uai"]: r["status"] for r in data["etablissements"]},
+        title=KINDS[kind], date=_date_fr(data["generated_at"]), coverage=_coverage(data), csp=csp, css=css, js=js,
+        STATUSES=STATUSES, SEVERITIES=SEVERITIES, STEPS=STEPS, IDENTIFIER_OUTCOMES=IDENTIFIER_OUTCOMES,
+        STATUS_ICONS=STATUS_ICONS, SEVERITY_ICONS=SEVERITY_ICONS, SEVERITY_LABELS=SEVERITY_LABELS,
+        IDENTIFIER_LABELS=IDENTIFIER_LABELS, status_label=status_label, shown_status=shown_status, n=_n,
+        plural=_plural, failed_steps=lambda r: [STEPS[s] for s, state in r["steps"].items() if state == "failed"])
+    return page if page.endswith("\n") else page + "\n"
 
 
 # --- files ------------------------------------------------------------------------------------------------

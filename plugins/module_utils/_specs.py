@@ -81,6 +81,15 @@ RUN_SUMMARY = {
     "fail_on_failures": {"type": "bool", "default": True},
 }
 
+REPORT_MERGE = {
+    "kind": {"type": "str", "default": "rentree", "choices": ["rentree", "diagnostic", "preflight"]},
+    "report_dir": {"type": "path", "required": True},
+    "source": {"type": "str", "default": "auto", "choices": ["auto", "artifacts", "files"]},
+    "artifacts": {"type": "dict"},
+    "runs": {"type": "list", "elements": "str"},
+    "hosts": {"type": "list", "elements": "str"},
+}
+
 ENT_IDENTIFIERS_IMPORT = {
     **CONSOLE_CONNECTION,
     "uai": {"type": "str", "required": True},

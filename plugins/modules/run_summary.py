@@ -19,6 +19,9 @@ description:
   - With O(report_dir), writes the report of the run there (docs/report.md), C(rapport-<kind>.html), a
     self-contained page in French, sortable and filterable without a server, and the same data as
     C(rapport-<kind>.json) and C(rapport-<kind>-etablissements.csv) / C(rapport-<kind>-constats.csv).
+  - With O(report_dir), returns the run's records (RV(records)) and writes them with the report, so that
+    M(ent.pronote.report_merge) can make one report of many runs (the slices of an AWX sliced job). A run that
+    covers part of the inventory only (C(--limit), a slice) says so in its summary and report.
   - Fails when an établissement failed, so that the run's exit status says so, unless O(fail_on_failures=false).
 requirements:
   - requests >= 2.28 (on the controller, where the module runs; see requirements.txt)
@@ -118,9 +121,32 @@ summary:
         ent.pronote.ent_identifiers_import's RV(ent.pronote.ent_identifiers_import#module:counts)); empty when none ran.
       type: dict
 report:
-  description: Paths of the report's files, C(html), C(json), C(csv) and C(csv_constats).
+  description: Paths of the report's files, C(html), C(json), C(csv) and C(csv_constats), and C(records), the run's
+    records file (C(<report_dir>/records/<kind>-<run id>.json)).
   returned: when O(report_dir) is set
   type: dict
+run_id:
+  description: The run's id, a UTC time and random hex (C(20260901T163000Z_3fa9c2)), which names its records.
+  returned: always
+  type: str
+  version_added: 0.4.0
+scope:
+  description: What part of the region the run covered, C(hosts), C(inventory_hosts), C(partial), and C(slice)
+    (C(number), C(count)) when it is slice K of N of an AWX sliced job (docs/report.md, I(Records)).
+  returned: always
+  type: dict
+  version_added: 0.4.0
+records_key:
+  description: The C(set_stats) key to publish RV(records) under, C(ent_pronote_records_<run id>); one per run, as
+    AWX merges the artifacts of the slices key by key.
+  returned: when O(report_dir) is set
+  type: str
+  version_added: 0.4.0
+records:
+  description: The run's records document, one record per établissement, for M(ent.pronote.report_merge).
+  returned: when O(report_dir) is set
+  type: dict
+  version_added: 0.4.0
 msg:
   description: The summary as French text lines.
   returned: always

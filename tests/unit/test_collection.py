@@ -24,7 +24,8 @@ def top_level_imports(path: Path) -> set[str]:
             names |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
-    return {n for n in names if n not in STDLIB and n not in ("ansible", "ansible_collections", "__future__")}
+    # jinja2: a requirement of ansible-core itself, always beside it on the controller (_report's page template)
+    return {n for n in names if n not in STDLIB and n not in ("ansible", "ansible_collections", "__future__", "jinja2")}
 
 
 def requirement_names(path: Path) -> set[str]:
@@ -103,7 +104,8 @@ def test_the_changelog_is_generated_from_changelogs(tmp_path: Path) -> None:
 
 def test_the_installed_collection_finds_its_schema_and_ships_its_requirements(tmp_path: Path) -> None:
     """Built and installed as ansible-galaxy does, outside the checkout: the RapprochementSSO schema the writer
-    validates against is inside it, and so are requirements.txt and meta/execution-environment.yml."""
+    validates against is inside it, and so are requirements.txt, meta/execution-environment.yml and the report
+    page's template."""
     bin_dir = Path(sys.executable).parent
     subprocess.run([str(bin_dir / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
                    check=True, capture_output=True)
@@ -122,6 +124,14 @@ def test_the_installed_collection_finds_its_schema_and_ships_its_requirements(tm
                           env={"PYTHONPATH": str(tmp_path / "coll"), "PATH": str(bin_dir)})
     assert proc.returncode == 0, proc.stderr
     assert Path(proc.stdout.strip()).resolve().is_relative_to(installed.resolve())
+    # the report page's template, style and script are data files of the installed collection, found there
+    probe = ("import datetime; from ansible_collections.ent.pronote.plugins.module_utils import _report as r; "
+             "print(r.TEMPLATES); page = r.to_html(r.build([], kind='rentree', "
+             "generated_at=datetime.datetime(2026, 9, 1))); assert 'Rapport de rentrée PRONOTE' in page")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path / "coll"), "PATH": str(bin_dir)})
+    assert proc.returncode == 0, proc.stderr
+    assert Path(proc.stdout.strip()).resolve() == (installed / "templates" / "report").resolve()
 
 
 COLLECTION_README = ROOT / "docs" / "collection.md"

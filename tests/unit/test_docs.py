@@ -14,6 +14,7 @@ SPECS = {
     "ent_service": _specs.ENT_SERVICE,
     "ent_service_access": _specs.ENT_SERVICE_ACCESS,
     "run_summary": _specs.RUN_SUMMARY,
+    "report_merge": _specs.REPORT_MERGE,
     "ent_identifiers_import": _specs.ENT_IDENTIFIERS_IMPORT,
     "pronote_info": _specs.PRONOTE_INFO,
     "pronote_delegation": _specs.PRONOTE_DELEGATION,
