@@ -260,7 +260,7 @@ def merge(documents: Iterable[tuple[str, Any, str | None]], *, kind: str) -> Mer
     others: dict[str, list[Source]] = {}
     documents = list(documents)
     # A dry run's statuses are predictions: never over a real run's, but a merge of dry runs only is one of them.
-    real_runs = any(isinstance(c, Mapping) and not c.get("check_mode") for _, c, why in documents if why is None)
+    real_runs = any(isinstance(c, Mapping) and not c.get("check_mode") for _name, c, why in documents if why is None)
     for origin, content, why_not in documents:
         source = Source(origin)
         sources.append(source)
