@@ -326,6 +326,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             results = dict(zip(to_read, pool.map(lambda s: _read_console(settings[s]), to_read)))
         for slug in to_read:
             listed, error = results[slug]
+            if error is not None:
+                error = error.rstrip(".")
             if error is None:
                 lists[slug] = listed
                 if self.get_option("cache"):
