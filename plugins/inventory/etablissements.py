@@ -391,6 +391,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for key, value in values.items():
                 self.inventory.set_variable(group, key, value)
             group_vars[slug] = values
+        compose, groups, keyed = (self.get_option(k) for k in ("compose", "groups", "keyed_groups"))
         placed: dict[str, str] = {}
         for etab in etabs:
             try:
@@ -411,10 +412,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 host_vars["etab_type"] = etab.kind
             for key, value in host_vars.items():
                 self.inventory.set_variable(uai, key, value)
-            variables = {**group_vars[etab.project], **host_vars, "inventory_hostname": uai}
-            self._set_composite_vars(self.get_option("compose"), variables, uai, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), variables, uai, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, uai, strict=strict)
+            if compose or groups or keyed:
+                variables = {**group_vars[etab.project], **host_vars, "inventory_hostname": uai}
+                self._set_composite_vars(compose, variables, uai, strict=strict)
+                self._add_host_to_composed_groups(groups, variables, uai, strict=strict)
+                self._add_host_to_keyed_groups(keyed, variables, uai, strict=strict)
 
 
 def _read_console(settings: Any) -> tuple[list[dict[str, str]], str | None]:
