@@ -12,8 +12,7 @@ description:
     plugin signs in to the project's admin console through its CAS (as the modules do) and reads « Liste des
     établissements » (every page), the établissements its administrator administers (docs/console-screens.md).
   - Each host has C(etab_name), C(etab_type) (when the console shows it), C(etab_source) (C(console) or C(csv))
-    and is in the group of its project, C(ent_<slug>) (the group names of C(python -m sandbox inventory) and of a
-    hand-written C(hosts.yml)). The group holds C(ent_project), C(ent_console_url), C(ent_admin_login) and, when
+    and is in the group of its project, C(ent_<slug>) (as in a hand-written C(hosts.yml), for example C(ent_mbn)). The group holds C(ent_project), C(ent_console_url), C(ent_admin_login) and, when
     given, C(ent_cas_url), C(ent_cas_selection), C(ent_ca_path), then the project's O(projects[].vars).
   - The administrator's password is used to read the console and is never put in the inventory. The playbooks
     still take C(ent_admin_password) from the variables (a vaulted C(group_vars) file, or O(projects[].vars)).
@@ -21,7 +20,7 @@ description:
     national directory). A UAI whose check letter is wrong is reported with its line and left out.
   - A console that cannot be read (unreachable, refused sign-in, a screen that differs) is a warning naming the
     project; the other projects are listed. When the cache holds that project's list, it is used instead.
-  - The source is a YAML file whose name ends in C(.ent.yml) or C(.ent.yaml), with C(plugin: ent.pronote.etablissements).
+  - The source is a YAML file whose name ends in C(.ent.yml) or C(.ent.yaml), whose C(plugin) is C(ent.pronote.etablissements).
 extends_documentation_fragment:
   - constructed
   - inventory_cache
@@ -63,7 +62,8 @@ options:
         required: true
       admin_password:
         description:
-          - Password of O(projects[].admin_login). Keep it in ansible-vault (C(!vault)), or give a template such as
+          - Password of O(projects[].admin_login). Keep it in ansible-vault (an encrypted value in the source, or an
+            extra variable from an encrypted file given with C(-e @vault.yml)), or give a template such as
             C("{{ lookup('ansible.builtin.env', 'ENT_MBN_PASSWORD') }}").
           - Never written to the inventory, the cache, or the output.
         type: str
@@ -124,9 +124,8 @@ projects:
     cas_url: https://cas.mon-ent-occitanie.fr
     cas_selection: TOULO-ENT_parent_eleve
     admin_login: admin.region
-    admin_password: !vault |
-      $ANSIBLE_VAULT;1.1;AES256
-      ...
+    # an extra variable, e.g. from an encrypted file: ansible-inventory -i region.ent.yml -e @vault.yml
+    admin_password: "{{ vault_occitanie_admin_password }}"
     vars:
       ent_service_block_version: auto
 # établissements not yet in a console (UAI;name;project)
@@ -300,8 +299,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             return self.templar.template(value)
         except Exception as exc:  # the templar's errors vary across ansible-core versions
-            raise AnsibleParserError(f"ent.pronote.etablissements : {what} : le gabarit ne s'évalue pas "
-                                     f"({type(exc).__name__}).") from None
+            # the message says what is undefined or which lookup failed; the value, never rendered, is not in it
+            detail = " ".join(to_native(exc).split())[:200]
+            raise AnsibleParserError(f"{what} : le gabarit ne s'évalue pas ({type(exc).__name__} : {detail})") from None
 
     def _path(self, value: str) -> str:
         path = os.path.expanduser(str(value))
@@ -321,9 +321,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             else:
                 to_read.append(slug)
         # The settings are rendered here, in this thread: the templar is not shared with the workers.
-        settings = {slug: self._settings(slug, projects[slug]) for slug in to_read}
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(to_read)))) as pool:
-            results = dict(zip(to_read, pool.map(lambda s: _read_console(settings[s]), to_read)))
+        settings, results = {}, {}
+        for slug in to_read:
+            try:
+                settings[slug] = self._settings(slug, projects[slug])
+            except AnsibleParserError as exc:  # a password lookup that fails is that project's problem only
+                results[slug] = ([], str(exc))
+        readable = [slug for slug in to_read if slug in settings]
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(readable)))) as pool:
+            results.update(zip(readable, pool.map(lambda s: _read_console(settings[s]), readable)))
         for slug in to_read:
             listed, error = results[slug]
             if error is not None:
@@ -336,11 +342,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             fallback = self._cached(keys[slug])
             name = projects[slug]["name"]
             if fallback is not None:
-                self.display.warning(f"Projet ENT « {slug} » ({name}) : console illisible ({error}) ; "
+                self.display.warning(f"Projet ENT « {slug} » ({name}) : console non lue ({error}) ; "
                                      f"liste en cache utilisée ({len(fallback)} établissement(s)).")
                 lists[slug] = fallback
             else:
-                self.display.warning(f"Projet ENT « {slug} » ({name}) : console illisible ({error}) ; ses "
+                self.display.warning(f"Projet ENT « {slug} » ({name}) : console non lue ({error}) ; ses "
                                      "établissements ne sont pas listés, les autres projets le sont.")
         return lists
 

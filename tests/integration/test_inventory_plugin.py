@@ -121,7 +121,7 @@ def test_a_console_down_is_a_warning_naming_it_and_the_other_project_is_listed(r
     proc = inventory(write_source(region, tmp_path / "region", down="occitanie"), "--graph")
     assert proc.returncode == 0, proc.stderr
     text = " ".join(proc.stderr.split())
-    assert "Projet ENT « occitanie » (Mon ENT Occitanie) : console illisible" in text, proc.stderr
+    assert "Projet ENT « occitanie » (Mon ENT Occitanie) : console non lue" in text, proc.stderr
     assert "Traceback" not in proc.stderr and ADMIN_PASSWORD not in proc.stderr
     for uai in region.hosts("ent_mbn"):
         assert uai in proc.stdout

@@ -236,3 +236,12 @@ def test_a_source_without_what_a_project_needs_names_it(tmp_path, monkeypatch) -
     with pytest.raises(AnsibleParserError, match=r"projects\[1\] \(mbn\) : admin_login, admin_password manquant"):
         build(path, monkeypatch, {})
     assert not plugin.InventoryModule().verify_file(str(tmp_path / "hosts.yml"))
+
+
+def test_a_password_template_that_does_not_render_leaves_that_project_out_only(tmp_path, monkeypatch) -> None:
+    path = source(tmp_path, PROJECTS_YAML.replace("admin_password: secret-occ",
+                                                  'admin_password: "{{ vault_occitanie_password }}"'))
+    inventory, shown, read = build(path, monkeypatch, {BASE: MBN})
+    assert read == [BASE] and sorted(inventory.hosts) == ["0518928C", "0671234C"]
+    assert len(shown.messages) == 1
+    assert "« occitanie »" in shown.messages[0] and "'vault_occitanie_password' is undefined" in shown.messages[0]
