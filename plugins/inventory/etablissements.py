@@ -12,8 +12,9 @@ description:
     plugin signs in to the project's admin console through its CAS (as the modules do) and reads « Liste des
     établissements » (every page), the établissements its administrator administers (docs/console-screens.md).
   - Each host has C(etab_name), C(etab_type) (when the console shows it), C(etab_source) (C(console) or C(csv))
-    and is in the group of its project, C(ent_<slug>) (as in a hand-written C(hosts.yml), for example C(ent_mbn)). The group holds C(ent_project), C(ent_console_url), C(ent_admin_login) and, when
-    given, C(ent_cas_url), C(ent_cas_selection), C(ent_ca_path), then the project's O(projects[].vars).
+    and is in the group of its project, C(ent_<slug>) (as in a hand-written C(hosts.yml), for example
+    C(ent_mbn)). The group holds C(ent_project), C(ent_console_url), C(ent_admin_login) and, when given,
+    C(ent_cas_url), C(ent_cas_selection), C(ent_ca_path), then the project's O(projects[].vars).
   - The administrator's password is used to read the console and is never put in the inventory. The playbooks
     still take C(ent_admin_password) from the variables (a vaulted C(group_vars) file, or O(projects[].vars)).
   - A second, optional source, O(csv), adds établissements not yet in the console (a region's export of the
@@ -215,7 +216,7 @@ def read_csv(text: str, where: str, projects: dict[str, str]) -> tuple[list[Etab
         slug = projects.get(cells[2].casefold())
         if slug is None:
             problems.append(Problem(f"{line} : projet ENT « {cells[2]} » inconnu de la source (attendu : "
-                                    + ", ".join(sorted({s for s in projects.values()})) + ") ; établissement ignoré."))
+                                    + ", ".join(sorted(set(projects.values()))) + ") ; établissement ignoré."))
             continue
         if uai in seen:
             problems.append(Problem(f"{line} : UAI {uai} déjà à la ligne {seen[uai]} ; ligne ignorée."))

@@ -98,10 +98,11 @@ def test_a_list_without_the_uai_column_names_what_it_expected(fake_ent, console_
 
 
 def test_a_next_page_that_comes_back_or_leaves_the_console_is_an_error(fake_ent, console_factory) -> None:
-    fake_ent.pages[ETABS] = etabs_page([("0671234C", "Collège Vauban", "Collège", "Sélestat")], following=f"{fake_ent.prefix}{ETABS}")
+    row = [("0671234C", "Collège Vauban", "Collège", "Sélestat")]
+    fake_ent.pages[ETABS] = etabs_page(row, following=f"{fake_ent.prefix}{ETABS}")
     with pytest.raises(UnexpectedPageError, match="does not end"):
         console_factory().list_etablissements()
-    fake_ent.pages[ETABS] = etabs_page([("0671234C", "Collège Vauban", "Collège", "Sélestat")], following="https://elsewhere.test/x")
+    fake_ent.pages[ETABS] = etabs_page(row, following="https://elsewhere.test/x")
     with pytest.raises(UnexpectedPageError, match="leads out of the console"):
         console_factory().list_etablissements()
 
