@@ -151,6 +151,7 @@ def loaded_plugin() -> plugin.InventoryModule:
     inventory_loader._load_config_defs(plugin.InventoryModule.NAME, plugin, plugin.__file__)
     module = plugin.InventoryModule()
     module._load_name = module.ansible_name = plugin.InventoryModule.NAME
+    module._redirected_names = [plugin.InventoryModule.NAME]  # set by the loader (read by ansible-core 2.17)
     return module
 
 
