@@ -15,6 +15,8 @@ description:
     and is in the group of its project, C(ent_<slug>) (as in a hand-written C(hosts.yml), for example
     C(ent_mbn)). The group holds C(ent_project), C(ent_console_url), C(ent_admin_login) and, when given,
     C(ent_cas_url), C(ent_cas_selection), C(ent_ca_path), then the project's O(projects[].vars).
+  - As for any inventory plugin, a C(group_vars) file beside the source (C(all.yml) included) wins over the variables
+    the plugin sets on a group (Ansible's variable precedence).
   - The administrator's password is used to read the console and is never put in the inventory. The playbooks
     still take C(ent_admin_password) from the variables (a vaulted C(group_vars) file, or O(projects[].vars)).
   - A second, optional source, O(csv), adds établissements not yet in the console (a region's export of the
@@ -37,8 +39,9 @@ options:
   projects:
     description:
       - The ENT projects of the region, each with its console and administrator.
-      - Strings may be templates (an C(ansible.builtin.env) lookup, a vaulted value, a variable of the
-        inventory), rendered when the console is read; O(projects[].vars) are not rendered here but by the plays.
+      - Strings may be templates (an C(ansible.builtin.env) lookup, a vaulted value, an extra variable), rendered
+        by the plugin; the group's C(ent_console_url), C(ent_cas_url), C(ent_cas_selection) and C(ent_ca_path) are
+        the rendered values. O(projects[].vars) are not rendered here but by the plays.
     type: list
     elements: dict
     required: true
@@ -249,8 +252,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         projects = self._projects()
         use_cache = bool(self.get_option("cache")) and cache
         etabs: list[Etab] = []
+        broken = self._render_connections(projects)
         if self.get_option("console"):
-            for slug, listed in self._console_lists(path, projects, use_cache).items():
+            readable = {slug: project for slug, project in projects.items() if slug not in broken}
+            for slug, listed in self._console_lists(path, readable, use_cache).items():
                 etabs.extend(Etab(e["uai"], e["name"], e.get("kind", ""), slug, "console") for e in listed)
         if self.get_option("csv"):
             spellings = {}
@@ -291,6 +296,29 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not out:
             raise AnsibleParserError("ent.pronote.etablissements : la source ne liste aucun projet ENT (projects).")
         return out
+
+    def _render_connections(self, projects: dict[str, dict[str, Any]]) -> set[str]:
+        """Render each project's console URL, CAS URL and selection, login and CA path, in place (``_rendered``).
+
+        They are the group's variables too: the plays use the console the plugin read. The password is
+        rendered only when a console is read. A project whose settings do not render is a warning, and
+        its console is not read; the slugs of those projects are returned.
+        """
+        broken = set()
+        for slug, project in projects.items():
+            rendered: dict[str, Any] = {}
+            try:
+                for option in ("console_url", "cas_url", "cas_selection", "admin_login", "ca_path"):
+                    value = self._render(project.get(option), f"projet {slug} : {option}")
+                    if value:
+                        rendered[option] = self._path(str(value)) if option == "ca_path" else str(value)
+            except AnsibleParserError as exc:
+                self.display.warning(f"Projet ENT « {slug} » ({project['name']}) : console non lue ({exc}) ; ses "
+                                     "établissements ne sont pas listés, les autres projets le sont.")
+                broken.add(slug)
+                rendered = {k: project[k] for k in ("console_url", "admin_login") if project.get(k)}
+            project["_rendered"] = rendered
+        return broken
 
     def _render(self, value: Any, what: str) -> Any:
         """A templated option (a lookup, a variable): its value; never shown, it may be a password."""
@@ -368,16 +396,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         from ansible_collections.ent.pronote.plugins.module_utils._http import HttpSettings
         from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ConsoleSettings
 
-        ca_path = self._render(project.get("ca_path"), f"projet {slug} : ca_path")
+        rendered = project["_rendered"]
         return ConsoleSettings(
-            console_url=str(self._render(project["console_url"], f"projet {slug} : console_url")),
-            login=str(self._render(project["admin_login"], f"projet {slug} : admin_login")),
+            console_url=rendered["console_url"], login=rendered["admin_login"],
             password=str(self._render(project["admin_password"], f"projet {slug} : admin_password")),
             http=HttpSettings(validate_certs=bool(project.get("validate_certs", True)),
-                              ca_path=self._path(ca_path) if ca_path else None,
+                              ca_path=rendered.get("ca_path"),
                               timeout=float(project.get("timeout") or 30), retries=1, retry_time=5.0),
-            session_cache=False,
-            cas_selection=self._render(project.get("cas_selection"), f"projet {slug} : cas_selection") or None)
+            session_cache=False, cas_selection=rendered.get("cas_selection"))
 
     # -- the inventory -------------------------------------------------------
     def _populate(self, projects: dict[str, dict[str, Any]], etabs: list[Etab]) -> None:
@@ -385,15 +411,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         group_vars: dict[str, dict[str, Any]] = {}
         for slug, project in projects.items():
             group = self.inventory.add_group(group_name(slug))
-            values: dict[str, Any] = {"ent_project": project["name"], "ent_console_url": project["console_url"],
-                                      "ent_admin_login": project["admin_login"]}
-            for option, variable in (("cas_url", "ent_cas_url"), ("cas_selection", "ent_cas_selection")):
-                if project.get(option):
-                    values[variable] = project[option]
-            if project.get("ca_path"):
-                # a template is left to the plays; a relative path is made absolute, as the plays need it
-                ca_path = str(project["ca_path"])
-                values["ent_ca_path"] = ca_path if "{" in ca_path else self._path(ca_path)
+            # the connection as the plugin used it (rendered; the CA path absolute), then the project's vars
+            values: dict[str, Any] = {"ent_project": project["name"]}
+            for option, variable in (("console_url", "ent_console_url"), ("admin_login", "ent_admin_login"),
+                                     ("cas_url", "ent_cas_url"), ("cas_selection", "ent_cas_selection"),
+                                     ("ca_path", "ent_ca_path")):
+                if project["_rendered"].get(option):
+                    values[variable] = project["_rendered"][option]
             values.update(project.get("vars") or {})
             for key, value in values.items():
                 self.inventory.set_variable(group, key, value)

@@ -140,3 +140,23 @@ def test_the_rentree_runs_on_the_plugin_inventory(region: Sandbox, tmp_path: Pat
     assert all(failed == 0 for _ok, failed in recap.values())
     assert "Rentrée PRONOTE : 6 établissement(s)" in run.stdout
     assert ADMIN_PASSWORD not in run.stdout
+
+
+def test_the_demo_source_reads_the_demo_region_from_the_consoles(tmp_path: Path) -> None:
+    """inventories/demo-consoles/sandbox.ent.yml, on the demo's seed, lists inventories/demo/hosts.yml's region."""
+    demo = yaml.safe_load((ROOT / "inventories" / "demo" / "hosts.yml").read_text())["all"]["children"]
+    with running_sandbox(tmp_path / "demo", seed=42, etabs=6) as box:
+        env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+               "ENT_SANDBOX_URL": box.url, "ENT_SANDBOX_DIR": str(box.state_dir)}
+        proc = subprocess.run([ANSIBLE_INVENTORY, "-i", str(ROOT / "inventories" / "demo-consoles" / "sandbox.ent.yml"),
+                               "--list"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0 and "WARNING" not in proc.stderr, proc.stderr
+    listed = json.loads(proc.stdout)
+    for group, body in demo.items():
+        assert sorted(listed[group]["hosts"]) == sorted(body["hosts"])
+        for uai, host in body["hosts"].items():
+            seen = {key: plain(value) for key, value in listed["_meta"]["hostvars"][uai].items()}
+            assert seen["etab_name"] == host["etab_name"]
+            assert seen["ent_console_url"] == f"{box.url}{group[len('ent_'):]}/"  # rendered, as the plays use it
+            assert seen["pronote_sso_test_accounts"]  # the demo's host_vars
+    assert {"type_Collège", "type_Lycée"} <= set(listed)

@@ -118,7 +118,7 @@ PROJECTS_YAML = f"""projects:
   - slug: mbn
     name: Mon Bureau Numérique
     console_url: {BASE}
-    cas_url: https://ent.example.test/mbn/cas
+    cas_url: "{{{{ 'https://ent.example.test/mbn/' ~ 'cas' }}}}"
     admin_login: admin.mbn
     admin_password: "{{{{ 'p' ~ 'w' }}}}"
     ca_path: ca.pem
