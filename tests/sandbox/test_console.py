@@ -124,6 +124,22 @@ def test_the_list_of_etablissements_is_what_the_admin_administers(sandbox: Sandb
     assert denied.status_code == 403
 
 
+def test_the_list_of_etablissements_is_paged(browser: Browser, uais: list[str], monkeypatch) -> None:
+    from sandbox import console
+
+    monkeypatch.setattr(console, "ETABS_PER_PAGE", 2)  # the sandbox runs in this process
+    first = html(browser.console_login("mbn", "admin.mbn", "/mbn/admin/etablissements"))
+    following = one(first, "//nav[@class='pagination']/a[@rel='next']")
+    assert text(following) == "Page suivante" and following.get("href") == "/mbn/admin/etablissements?page=2"
+    assert not first.xpath("//a[@rel='prev']")
+    second = html(browser.get(following.get("href")))
+    assert text(one(second, "//a[@rel='prev']")) == "Page précédente" and not second.xpath("//a[@rel='next']")
+    assert text(one(second, "//p[@id='total-etablissements']")) == f"{len(uais)} établissement(s) — page 2 sur 2"
+    shown = [text(tr.xpath("td")[0]) for doc in (first, second)
+             for tr in doc.xpath("//table[@id='etablissements']/tbody/tr")]
+    assert shown == sorted(uais)
+
+
 def test_site_admin_is_scoped_to_its_site(sandbox: Sandbox, browser: Browser, uais: list[str]) -> None:
     own = browser.console_login("mbn", f"admin.{uais[0].lower()}", services_url(uais[0]))
     assert own.status_code == 200
