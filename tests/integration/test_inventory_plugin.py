@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _harness import ADMIN_PASSWORD, PYTHON, ROOT, Sandbox, run_playbook, running_sandbox
+from _harness import ADMIN_PASSWORD, PYTHON, ROOT, Sandbox, run_playbook, running_sandbox, sandbox_cli
 
 ANSIBLE_INVENTORY = str(Path(PYTHON).with_name("ansible-inventory"))
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -160,3 +161,28 @@ def test_the_demo_source_reads_the_demo_region_from_the_consoles(tmp_path: Path)
             assert seen["ent_console_url"] == f"{box.url}{group[len('ent_'):]}/"  # rendered, as the plays use it
             assert seen["pronote_sso_test_accounts"]  # the demo's host_vars
     assert {"type_Collège", "type_Lycée"} <= set(listed)
+
+
+def test_a_project_of_several_pages_is_listed_whole(tmp_path: Path) -> None:
+    """More établissements than one page of « Liste des établissements » (100): every page is read."""
+    state = tmp_path / "big"
+    try:
+        sandbox_cli(state, "seed", "--seed", "3", "--etabs", "230", "--projects", "mbn", "--scale", "0.05")
+        sandbox_cli(state, "start", "--detach", "--port", "0", "--hosting-port", "0")
+        info = json.loads((state / "sandbox.json").read_text())
+        source = tmp_path / "big.ent.yml"
+        source.write_text(yaml.safe_dump({"plugin": "ent.pronote.etablissements", "projects": [
+            {"slug": "mbn", "name": "Mon Bureau Numérique", "console_url": info["url"] + "mbn/",
+             "admin_login": "admin.mbn", "admin_password": "{{ lookup('ansible.builtin.env', 'ENT_TEST_ADMIN_PASSWORD') }}",
+             "ca_path": info["ca"]}]}, allow_unicode=True))
+        proc = inventory(source, "--list")
+    finally:
+        sandbox_cli(state, "stop", check=False)
+    assert proc.returncode == 0 and "WARNING" not in proc.stderr, proc.stderr
+    db = sqlite3.connect(f"file:{state / 'sandbox.db'}?mode=ro", uri=True)
+    try:
+        seeded = {row[0] for row in db.execute("SELECT uai FROM etabs")}
+    finally:
+        db.close()
+    assert len(seeded) == 230
+    assert set(json.loads(proc.stdout)["ent_mbn"]["hosts"]) == seeded
