@@ -161,8 +161,6 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible_collections.ent.pronote.plugins.module_utils._errors import EntPronoteError
 from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai
 
-#: what every host and group of this plugin carries
-SOURCES = ("console", "csv")
 #: an inventory's project group name: ``ent_`` and the slug, other characters than ``[A-Za-z0-9_]`` as ``_``
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 #: cache entries: one per project, so that one console down does not discard the others' lists
