@@ -40,7 +40,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule sanity galaxy-import compat ee bench merge-bench soak reader-bench matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule sanity galaxy-import compat ee bench bench-inventory merge-bench soak reader-bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -179,6 +179,9 @@ ee: $(VENV_STAMP) ## the execution environment's build context in build/ee (ansi
 
 bench: $(VENV_STAMP) ## time the playbook on many établissements (tools/bench.py)
 	$(VENV_PY) tools/bench.py
+
+bench-inventory: $(VENV_STAMP) ## time the inventory plugin on 2,000 établissements over 4 ENT projects, cold and from its cache
+	$(VENV_PY) tools/bench_inventory.py
 
 soak: $(VENV_STAMP) ## the rentrée through fault profiles (500s, expiring sessions, outage, two runs, SIGKILL): what each left (tools/soak.py)
 	$(VENV_PY) tools/soak.py

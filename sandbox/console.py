@@ -437,3 +437,33 @@ def user_access(uai: str, code: str) -> Response:
     total, rows = services.users_with_access(get_db(), service, g.site["id"])
     return render("acces_utilisateur.html", service=service, total=total, rows=rows,
                   tabs=_tabs(service, "utilisateur"), back=services_path(uai))
+
+
+# ---------------------------------------------------------------- établissements
+
+#: rows per page of « Liste des établissements » (a project has thousands)
+ETABS_PER_PAGE = 100
+
+
+@bp.get("/admin/etablissements")
+@console_view(admin=False)
+def etablissements() -> Response:
+    """Administration > Établissements: the sites this administrator administers, by UAI, paged."""
+    conn = get_db()
+    user = g.session.user
+    if not user["is_admin"]:
+        return page(403, NO_RIGHTS, layout="base.html")
+    rows = sorted(administered_sites(conn, user), key=lambda r: r["uai"])
+    try:
+        number = int(request.args.get("page", "1"))
+    except ValueError:
+        number = 0
+    pages = max(1, -(-len(rows) // ETABS_PER_PAGE))
+    if not 1 <= number <= pages:
+        return page(404, f"Page inconnue : {request.args.get('page', '')}", layout="base.html")
+    shown = rows[(number - 1) * ETABS_PER_PAGE:number * ETABS_PER_PAGE]
+    here = f"{_prefix()}admin/etablissements"
+    return render("etablissements.html", etabs=shown, total=len(rows), number=number, pages=pages,
+                  previous=f"{here}?page={number - 1}" if number > 1 else "",
+                  following=f"{here}?page={number + 1}" if number < pages else "",
+                  services_path=services_path)

@@ -74,6 +74,8 @@ class ActionModule(EntAction):
             return [signed, *pf.not_checked(pf.CONSOLE, [s.title for s in screens.values()],
                                             "pas de connexion à la console (voir « CAS »)")]
         checks = [signed]
+        # « Liste des établissements »: what the inventory plugin ent.pronote.etablissements reads
+        checks.append(pf.check(pf.CONSOLE, screens["etablissements"].title, console.list_etablissements))
         rows: list[Any] = []
 
         def list_services() -> None:

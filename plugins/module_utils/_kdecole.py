@@ -63,6 +63,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._session_cache import 
 
 # --- URL templates, relative to the console URL of the ENT project ---------
 PATHS = {
+    "etablissements": "admin/etablissements",
     "services": "etab/{uai}/admin/services",
     "service_new": "etab/{uai}/admin/services/new",
     "service": "etab/{uai}/admin/services/{code}",
@@ -79,6 +80,10 @@ PATHS = {
 # « Cible » labels, roles and profiles are the options of ``_access`` (they
 # are also the values the modules accept).
 SCREENS: dict[str, Screen] = {
+    # « Type » is read when the column is shown; « Page suivante » leads to the next page of the list.
+    "etablissements": Screen(
+        "Liste des établissements", table="etablissements", columns={"uai": "UAI", "name": "Nom"},
+        texts={"kind": "Type", "next": "Page suivante"}),
     "services": Screen(
         "Liste des services", table="services",
         columns={"code": "Code", "label": "Intitulé", "sso": "Type SSO", "anonymous": "Anonyme",
@@ -122,6 +127,11 @@ SCREENS: dict[str, Screen] = {
 SERVICES_SCREEN, SERVICE_SCREEN, ACCESS_SCREEN = SCREENS["services"], SCREENS["service"], SCREENS["access"]
 IMPORT_SCREEN, STEP_SCREEN = SCREENS["import"], SCREENS["import_step"]
 IDENTIFIERS_SCREEN, DIRECTORY_SCREEN = SCREENS["identifiers"], SCREENS["directory"]
+ETABS_SCREEN = SCREENS["etablissements"]
+#: « Liste des établissements »: the optional column of the kind of établissement, the next page's link
+COL_KIND, NEXT_PAGE = ETABS_SCREEN.texts["kind"], ETABS_SCREEN.texts["next"]
+#: pages of « Liste des établissements » read at most (100 a page: 100,000 établissements)
+MAX_ETAB_PAGES = 1000
 
 # The names the code uses, all taken from the table above.
 SERVICE_FORM, ACCESS_FORM, IMPORT_FORM = SERVICE_SCREEN.form, ACCESS_SCREEN.form, IMPORT_SCREEN.form
@@ -215,6 +225,16 @@ class AccessPage:
     delete_forms: dict[Rule, Form]
     #: établissement name -> UAI, from the options of the add form
     etab_uais: dict[str, str]
+
+
+@dataclass(frozen=True)
+class EtabEntry:
+    """One line of « Liste des établissements »: a site the administrator administers."""
+
+    uai: str
+    name: str
+    #: the kind of établissement (« Collège », « Lycée »…), "" when the console does not show it
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -445,6 +465,24 @@ class KdecoleConsole:
             raise NotFoundError(f"Could not {what}: not found" + (f": « {text} »" if text else f" ({response.url})."))
         raise UnexpectedPageError(f"Could not {what}: HTTP {response.status_code}" + (f": « {text} »" if text else "."))
 
+    # -- établissements ----------------------------------------------------
+    def list_etablissements(self) -> list[EtabEntry]:
+        """Every site of « Liste des établissements », page after page (« Page suivante »)."""
+        url, seen, out = self.url("etablissements"), set(), []
+        while url:
+            if url in seen or len(seen) >= MAX_ETAB_PAGES:
+                raise UnexpectedPageError(f"« {ETABS_SCREEN.title} » does not end: page {url} again, "
+                                          f"or more than {MAX_ETAB_PAGES} pages.")
+            seen.add(url)
+            doc = self.get(url, "read the list of établissements")
+            at, rows = ETABS_SCREEN.table_texts(doc, url, "")
+            header = [text_of(th) for th in doc.xpath("//table[@id=$i]//th", i=ETABS_SCREEN.table)]
+            kind = header.index(COL_KIND) if COL_KIND in header else None
+            out.extend(EtabEntry(row[at["uai"]], row[at["name"]], row[kind] if kind is not None else "")
+                       for row in rows)
+            url = _next_page(doc, url, self.base)
+        return out
+
     # -- services ----------------------------------------------------------
     def list_services(self, uai: str) -> list[ServiceRow]:
         url = self.url("services", uai=uai)
@@ -671,6 +709,17 @@ def write_service_fields(form: Form, values: dict[str, object]) -> None:
             form.choose(label, str(value))
         else:
             form.set_text(label, str(value))
+
+
+def _next_page(doc: lxml.html.HtmlElement, url: str, base: str) -> str:
+    """The address of the link « Page suivante », "" when there is none; it must stay in the console."""
+    links = [a for a in doc.iter("a") if text_of(a) == NEXT_PAGE and a.get("href")]
+    if not links:
+        return ""
+    target = urljoin(doc.base_url or url, links[0].get("href"))
+    if not target.startswith(base):
+        raise UnexpectedPageError(f"« {NEXT_PAGE} » of {url} leads out of the console: {target}.")
+    return target
 
 
 def _first_post_form(row: lxml.html.HtmlElement, url: str) -> Form | None:

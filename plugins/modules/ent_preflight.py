@@ -12,7 +12,8 @@ description:
   - Before a region's first rentrée, checks that its real screens are those the product was written against.
     Signs in to the ENT console through its CAS, then opens, for the établissement, each screen the rentrée
     reads or posts to (services list, « Modifier un service » (or « Nouveau service »), « Accès population »,
-    « Importer les identifiants Pronote », « Identifiants importés », the directory), the hosting console's
+    « Importer les identifiants Pronote », « Identifiants importés », the directory) and « Liste des
+    établissements » (which the inventory plugin P(ent.pronote.etablissements#inventory) reads), the hosting console's
     « Mes bases », base page, « Déléguer l'authentification » and « Paramètres de publication » (with
     O(client_cert)), and the base's C(infoMobileApp.json).
   - Each screen is checked as the rentrée checks it (the tables of screens C(SCREENS) of C(_kdecole.py) and

@@ -13,6 +13,7 @@ PLAYBOOK = ROOT / "playbooks" / "preflight.yml"
 #: every screen the preflight opens, per system, in its order
 SCREENS = [
     ("CAS", "Connexion de l'administrateur"),
+    ("Console ENT", "Liste des établissements"),
     ("Console ENT", "Liste des services"), ("Console ENT", "Modifier un service"),
     ("Console ENT", "Accès population"), ("Console ENT", "Importer les identifiants Pronote"),
     ("Console ENT", "Importer les identifiants Pronote > Étape"), ("Console ENT", "Identifiants importés"),

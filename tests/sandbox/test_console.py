@@ -102,6 +102,44 @@ def test_non_admin_sees_home_but_not_admin_pages(browser: Browser, uais: list[st
     assert text(one(html(denied), "//div[@id='erreur']")) == "Vous n'avez pas les droits d'administration sur ce site."
 
 
+def test_the_list_of_etablissements_is_what_the_admin_administers(sandbox: Sandbox, browser: Browser,
+                                                                   new_browser, uais: list[str]) -> None:
+    page = browser.console_login("mbn", "admin.mbn", "/mbn/admin/etablissements")
+    assert page.status_code == 200
+    doc = html(page)
+    assert text(one(doc, "//p[@class='fil-ariane']")) == \
+        "Vous êtes ici : Administration > Établissements > Liste des établissements"
+    table = one(doc, "//table[@id='etablissements']")
+    assert [text(th) for th in table.xpath("thead/tr/th")] == ["UAI", "Nom", "Type", "Commune"]
+    rows = [[text(td) for td in tr.xpath("td")] for tr in table.xpath("tbody/tr")]
+    assert [r[0] for r in rows] == sorted(uais)
+    assert {r[0]: (r[1], r[2]) for r in rows} == {e["uai"]: (e["name"], e["kind"]) for e in sandbox.etabs("mbn")}
+    assert text(one(doc, "//p[@id='total-etablissements']")) == f"{len(uais)} établissement(s) — page 1 sur 1"
+    assert not doc.xpath("//a[@rel='next']")  # one page: no « Page suivante »
+    assert browser.get("/mbn/admin/etablissements", params={"page": "2"}).status_code == 404
+    # a site administrator sees its own site only; a user who administers nothing is refused
+    scoped = new_browser().console_login("mbn", f"admin.{uais[0].lower()}", "/mbn/admin/etablissements")
+    assert [text(tr.xpath("td")[0]) for tr in html(scoped).xpath("//table[@id='etablissements']/tbody/tr")] == [uais[0]]
+    denied = new_browser().console_login("mbn", "demo.enseignant", "/mbn/admin/etablissements")
+    assert denied.status_code == 403
+
+
+def test_the_list_of_etablissements_is_paged(browser: Browser, uais: list[str], monkeypatch) -> None:
+    from sandbox import console
+
+    monkeypatch.setattr(console, "ETABS_PER_PAGE", 2)  # the sandbox runs in this process
+    first = html(browser.console_login("mbn", "admin.mbn", "/mbn/admin/etablissements"))
+    following = one(first, "//nav[@class='pagination']/a[@rel='next']")
+    assert text(following) == "Page suivante" and following.get("href") == "/mbn/admin/etablissements?page=2"
+    assert not first.xpath("//a[@rel='prev']")
+    second = html(browser.get(following.get("href")))
+    assert text(one(second, "//a[@rel='prev']")) == "Page précédente" and not second.xpath("//a[@rel='next']")
+    assert text(one(second, "//p[@id='total-etablissements']")) == f"{len(uais)} établissement(s) — page 2 sur 2"
+    shown = [text(tr.xpath("td")[0]) for doc in (first, second)
+             for tr in doc.xpath("//table[@id='etablissements']/tbody/tr")]
+    assert shown == sorted(uais)
+
+
 def test_site_admin_is_scoped_to_its_site(sandbox: Sandbox, browser: Browser, uais: list[str]) -> None:
     own = browser.console_login("mbn", f"admin.{uais[0].lower()}", services_url(uais[0]))
     assert own.status_code == 200

@@ -224,7 +224,10 @@ class FakeEnt(ScriptedAdapter):
             if handler is None:
                 return Reply(404, fixture_text("error_404.html"))
             return handler(req)
-        page = self.pages.get(path)
+        # a page served at one query (« ?page=2 ») is looked up with it first
+        query = urlsplit(req.url).query
+        page = self.pages.get(f"{path}?{query}") if query else None
+        page = page if page is not None else self.pages.get(path)
         if page is None:
             return Reply(404, fixture_text("error_404.html"))
         return page if isinstance(page, Reply) else Reply(200, page)

@@ -73,7 +73,7 @@ def test_a_placeholder_names_the_missing_library() -> None:
 
 
 def test_every_module_documents_its_requirements() -> None:
-    for path in sorted((PLUGINS / "modules").glob("*.py")):
+    for path in sorted([*(PLUGINS / "modules").glob("*.py"), *(PLUGINS / "inventory").glob("*.py")]):
         namespace: dict = {}
         exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), namespace)  # doc strings only
         doc = yaml.safe_load(namespace["DOCUMENTATION"])
@@ -141,7 +141,8 @@ def content_names() -> set[str]:
     modules = {f"ent.pronote.{p.stem}" for p in (PLUGINS / "modules").glob("*.py")}
     roles = {f"ent.pronote.{p.name}" for p in (ROOT / "roles").iterdir() if p.is_dir()}
     playbooks = {f"ent.pronote.{p.stem}" for p in (ROOT / "playbooks").glob("*.yml")}
-    return modules | roles | playbooks
+    inventories = {f"ent.pronote.{p.stem}" for p in (PLUGINS / "inventory").glob("*.py")}
+    return modules | roles | playbooks | inventories
 
 
 def test_the_collection_readme_is_for_an_installed_collection() -> None:
@@ -165,7 +166,7 @@ def test_the_readmes_list_every_module_role_and_playbook() -> None:
     names = content_names()
     for readme in (COLLECTION_README, ROOT / "README.md"):
         text = readme.read_text(encoding="utf-8")
-        listed = set(re.findall(r"^\| `(ent\.pronote\.\w+)` \| (?:module|role|playbook) \|", text, re.M))
+        listed = set(re.findall(r"^\| `(ent\.pronote\.\w+)` \| (?:module|role|playbook|inventory) \|", text, re.M))
         assert listed == names, (readme.name, names ^ listed)
     layout = (ROOT / "README.md").read_text(encoding="utf-8").split("## Layout", 1)[1].split("## ", 1)[0]
     for role in (ROOT / "roles").iterdir():

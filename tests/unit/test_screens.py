@@ -23,6 +23,8 @@ SYSTEMS = {
 }
 #: columns the documentation shows and the product does not read, per table id, with why
 NOT_READ = {
+    "etablissements": {"Type": "read when the column is shown (SCREENS texts), not required",
+                       "Commune": "the inventory does not need it"},
     "services": {"Actions": "the delete form is found in the row, not by its column"},
     "droits-acces": {"Actions": "the delete form is found in the row, not by its column"},
     "rapprochement": {"Nom": "the step is bound by Identifiant PRONOTE only",
