@@ -95,24 +95,29 @@ def write_inventory(conn: sqlite3.Connection, out: Path, url: str,
 TEST_PROFILES = {"Elève": "Eleve", "Parent": "Responsable", "Enseignant": "Professeur", "Personnel": "Personnel"}
 
 
+#: a PRONOTE account is a clean copy of its ENT account: exact, not left, no other Identifiant CAS, access on,
+#: and the only account of that person or name in the établissement (no duplicate, no homonym)
+_CLEAN = ("p.kind = 'exact' AND p.date_sortie IS NULL AND coalesce(p.identifiant_cas, u.login) = u.login"
+          " AND coalesce(p.acces_espace_parents, 1) = 1"
+          " AND (SELECT count(*) FROM pronote_accounts q WHERE q.etab_id = p.etab_id"
+          "      AND (q.true_user_id = p.true_user_id OR (lower(q.nom) = lower(p.nom)"
+          "      AND lower(q.prenom) = lower(p.prenom)))) = 1")
+
+
 def test_accounts(conn: sqlite3.Connection, etab_id: int) -> list[dict[str, str]]:
     """One ENT account per profile whose PRONOTE account is a clean copy, for the sign-on check.
 
-    Clean: kind ``exact``, the only PRONOTE account of that person in the
-    établissement, no other account with the same name and birth date, not
-    left, no Identifiant CAS but its own login, "Accès à l'Espace Parents" on; for a
-    parent, every child clean too (the product matches parents through
-    their children). The first by login, so the choice is stable.
+    Clean (:data:`_CLEAN`): kind ``exact``, the only PRONOTE account of that
+    person in the établissement, no other account with the same name, not
+    left, no Identifiant CAS but its own login, "Accès à l'Espace Parents" on;
+    for a parent, every child clean too (the product pairs a parent only
+    through a child it pairs). The first by login, so the choice is stable.
     """
     out = []
     for profile, category in TEST_PROFILES.items():
         for row in conn.execute(
                 "SELECT u.login, p.id, p.nom, p.prenom FROM pronote_accounts p JOIN users u ON u.id = p.true_user_id"
-                " WHERE p.etab_id = ? AND p.category = ? AND p.kind = 'exact' AND u.profile = ?"
-                " AND p.date_sortie IS NULL AND coalesce(p.identifiant_cas, u.login) = u.login AND coalesce(p.acces_espace_parents, 1) = 1"
-                " AND (SELECT count(*) FROM pronote_accounts q WHERE q.etab_id = p.etab_id"
-                "      AND (q.true_user_id = p.true_user_id OR (lower(q.nom) = lower(p.nom)"
-                "      AND lower(q.prenom) = lower(p.prenom)))) = 1"
+                f" WHERE p.etab_id = ? AND p.category = ? AND u.profile = ? AND {_CLEAN}"  # noqa: S608
                 " ORDER BY u.login", (etab_id, category, profile)):
             if category == "Responsable" and not _children_clean(conn, row["id"]):
                 continue
@@ -122,7 +127,11 @@ def test_accounts(conn: sqlite3.Connection, etab_id: int) -> list[dict[str, str]
 
 
 def _children_clean(conn: sqlite3.Connection, responsable_id: int) -> bool:
-    kinds = [r[0] for r in conn.execute(
-        "SELECT p.kind FROM pronote_children c JOIN pronote_accounts p ON p.id = c.eleve_id"
-        " WHERE c.responsable_id = ?", (responsable_id,))]
-    return bool(kinds) and all(kind == "exact" for kind in kinds)
+    """Whether the responsable has children and every one is a clean copy (:data:`_CLEAN`)."""
+    children = [r[0] for r in conn.execute(
+        "SELECT c.eleve_id FROM pronote_children c WHERE c.responsable_id = ?", (responsable_id,))]
+    clean = [r[0] for r in conn.execute(
+        "SELECT p.id FROM pronote_children c JOIN pronote_accounts p ON p.id = c.eleve_id"
+        " JOIN users u ON u.id = p.true_user_id"
+        f" WHERE c.responsable_id = ? AND {_CLEAN}", (responsable_id,))]  # noqa: S608
+    return bool(children) and len(clean) == len(children)
