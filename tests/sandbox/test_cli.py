@@ -55,7 +55,7 @@ def test_detached_lifecycle_and_state_across_restarts(tmp_path: Path) -> None:
 
         browser = Browser(sandbox)
         home = browser.console_login("mbn", "admin.mbn")
-        first_site = one(html(home), "//section[@id='administration']//a").get("href")
+        first_site = one(html(home), "//section[@id='administration']//a[contains(@href, '/etab/')]").get("href")
         uai = first_site.split("/")[3]
         new = f"/mbn/etab/{uai}/admin/services/new"
         created = browser.post(new, {"csrf_token": browser.csrf(new), "sso_type": "SSO Pronote avec CAS",
