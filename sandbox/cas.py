@@ -36,7 +36,6 @@ cas --attributs name-value``), as ``<cas:attribute name="NAME" value="value"/>``
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import sqlite3
 from collections.abc import Callable
@@ -48,7 +47,7 @@ from flask import Blueprint, Response, g, make_response, redirect, render_templa
 
 from sandbox import db, refdata
 from sandbox.projects import register_project_prefix
-from sandbox.security import token, verify_password
+from sandbox.security import is_loopback, token, verify_password
 from sandbox.web import get_db, now, page, runtime
 
 bp = Blueprint("cas", __name__, url_prefix="/<project_slug>/cas")
@@ -61,7 +60,6 @@ FLOW_EXPIRED = "La page de connexion a expiré. Veuillez vous reconnecter."
 UNKNOWN_SOURCE = "Source d'identité inconnue : « {code} ». Choisissez votre profil de connexion."
 #: what ``python -m sandbox cas --sources`` may offer on the selection page
 SOURCE_CHOICES = ("toutes", "educonnect")
-LOOPBACK_NAMES = ("localhost",)
 
 #: (conn, user row, service URL) -> extra attributes as (name, value) pairs.
 AttributeProvider = Callable[[sqlite3.Connection, sqlite3.Row, str], list[tuple[str, str]]]
@@ -87,14 +85,6 @@ class Validation:
 
 # ---------------------------------------------------------------- services
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 def service_allowed(service: str) -> bool:
     """The sandbox's service registry: any ``https`` URL, or ``http`` on loopback."""
@@ -108,7 +98,7 @@ def service_allowed(service: str) -> bool:
         return False
     if parts.scheme == "https":
         return True
-    return parts.scheme == "http" and _is_loopback(host)
+    return parts.scheme == "http" and is_loopback(host)
 
 
 def normalize_service(service: str) -> str:

@@ -20,7 +20,6 @@ HTTP error, HTML or other non-CAS content, an address off loopback) is
 from __future__ import annotations
 
 import http.client
-import ipaddress
 import re
 import ssl
 from collections.abc import Iterable
@@ -29,6 +28,8 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from lxml import etree
+
+from sandbox.security import is_loopback
 
 CAS_NS = "http://www.yale.edu/tp/cas"
 #: Largest validation answer read (a CAS answer is a few kilobytes).
@@ -71,14 +72,6 @@ def client_context(ca_files: Iterable[str | Path]) -> ssl.SSLContext:
     return context
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 def validation_url(cas_url: str, service: str, ticket: str) -> str:
     """``<cas_url>/p3/serviceValidate?service=…&ticket=…``."""
@@ -101,7 +94,7 @@ def validate(cas_url: str, service: str, ticket: str, context: ssl.SSLContext,
     host = parts.hostname or ""
     if parts.scheme != "https":
         raise Unreachable("the CAS URL is not https")
-    if not _is_loopback(host):
+    if not is_loopback(host):
         raise Unreachable(f"{host} is not a loopback address (the sandbox talks to loopback only)")
     connection = http.client.HTTPSConnection(host, port, context=context, timeout=timeout)
     try:

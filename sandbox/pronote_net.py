@@ -21,7 +21,6 @@ whatever the port of this run; another project to the vendor's URL.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import sqlite3
 import ssl
@@ -32,7 +31,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, Response, current_app, jsonify, make_response, redirect, render_template, request
 
 from sandbox import cas_client, db, refdata
-from sandbox.security import token
+from sandbox.security import is_loopback, token
 from sandbox.web import get_db, now, runtime, state
 
 MOBILE_APP_ID = "0D264427-EEFC-4810-A9E9-346942A862A4"
@@ -180,14 +179,6 @@ def configured_cas_url(base: Base, served: list[str], main_url: str) -> str:
     return base.cas_url
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
 
 def loopback_cas_slug(url: str, served: list[str], port: int | None = None) -> str | None:
     """The project whose sandbox CAS ``url`` names (``https://<loopback>:<port>/<slug>/cas``), or None.
@@ -199,7 +190,7 @@ def loopback_cas_slug(url: str, served: list[str], port: int | None = None) -> s
         url_port = parts.port
     except ValueError:
         return None
-    if parts.scheme != "https" or not _is_loopback(parts.hostname or "") or parts.query or parts.fragment:
+    if parts.scheme != "https" or not is_loopback(parts.hostname or "") or parts.query or parts.fragment:
         return None
     if port is not None and url_port != port:
         return None
