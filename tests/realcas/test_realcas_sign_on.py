@@ -187,14 +187,20 @@ def test_a_csrf_refusal_of_the_cas_is_cas_erreur_http_not_page_inattendue(region
     assert "HTTP 403" in failed.cause and f"{cas_url}/login" in failed.cause and "ticket" not in failed.cause
 
 
-def test_cas_sso_check_through_ansible_playbook_against_django_cas(region, real_cas, delegate_to, tmp_path):
+def three_accounts(region, real_cas, delegate_to):
+    """The base delegated to django-cas, and three pupils' test accounts there: good, wrong password, no
+    idPronote (expected codes: ok, compte_test, sans_idpronote)."""
     good, other, not_imported = region.pupil(True, 0), region.pupil(True, 1), region.pupil(False, 0)
     give(real_cas, good)
     give(real_cas, other)
     give(real_cas, not_imported, idPronote=None)
-    cas_url = delegate_to("django-cas")
     accounts = [{"profile": "Elève", "login": p.login, "password": pw, "name": p.name}
                 for p, pw in ((good, PASSWORD), (other, "pas-le-bon"), (not_imported, PASSWORD))]
+    return delegate_to("django-cas"), accounts
+
+
+def test_cas_sso_check_through_ansible_playbook_against_django_cas(region, real_cas, delegate_to, tmp_path):
+    cas_url, accounts = three_accounts(region, real_cas, delegate_to)
     task = {"ent.pronote.cas_sso_check": {
         "uai": region.uai, "pronote_root": region.base.rsplit(region.uai.lower(), 1)[0],
         "ca_path": region.ca_bundle, "cas_url": cas_url, "accounts": accounts}}
@@ -208,13 +214,7 @@ def test_cas_sso_check_through_ansible_playbook_against_django_cas(region, real_
 
 def test_the_diagnosis_sign_on_sample_against_django_cas(region, real_cas, delegate_to, tmp_path):
     """pronote_diagnose's sign-on sample: the same causes, as findings of the step « sso »."""
-    good, other, not_imported = region.pupil(True, 0), region.pupil(True, 1), region.pupil(False, 0)
-    give(real_cas, good)
-    give(real_cas, other)
-    give(real_cas, not_imported, idPronote=None)
-    cas_url = delegate_to("django-cas")
-    accounts = [{"profile": "Elève", "login": p.login, "password": pw, "name": p.name}
-                for p, pw in ((good, PASSWORD), (other, "pas-le-bon"), (not_imported, PASSWORD))]
+    cas_url, accounts = three_accounts(region, real_cas, delegate_to)
     task = {"ent.pronote.pronote_diagnose": {
         "uai": region.uai, "url": region.base, "pronote_ca_path": region.ca_bundle, "cas_url": cas_url,
         "accounts": accounts}}
