@@ -44,7 +44,7 @@ class ActionModule(EntAction):
             "counts": pf.summary(checks), "findings": [c.finding(uai) for c in checks],
         }
         if failure:
-            result.update(failed=True, msg=failure)
+            result.update(failed=True, msg=failure, error_code="ecran_non_conforme")
         else:
             result["msg"] = f"{len(checks)} écran(s) de {uai} ouverts : aucun non conforme."
         return result

@@ -192,6 +192,11 @@ def finding(code: str, uai: str, *, count: int | None = None, subject: str = "",
 REMOVAL_WARNING_SHARE = 0.02
 
 
+def _percent(share: float) -> str:
+    """``0.0217`` -> « 2,2 % » (French: a decimal comma, a space before the sign)."""
+    return f"{share * 100:.1f}".replace(".", ",").replace(",0", "") + " %"
+
+
 def removal_findings(uai: str, result: Mapping[str, object]) -> list[Finding]:
     """What an import removed, as a finding: always said, a warning above :data:`REMOVAL_WARNING_SHARE`."""
     identifiers = result.get("identifiers")
@@ -205,7 +210,7 @@ def removal_findings(uai: str, result: Mapping[str, object]) -> list[Finding]:
     share = removed / before if before else 1.0
     if share > REMOVAL_WARNING_SHARE:
         return [finding("identifiants_retires_nombreux", uai, count=removed, detail=detail, before=before,
-                        share=f"{share * 100:.0f} %", threshold=f"{REMOVAL_WARNING_SHARE * 100:.0f} %")]
+                        share=_percent(share), threshold=_percent(REMOVAL_WARNING_SHARE))]
     return [finding("identifiants_retires", uai, count=removed, detail=detail, before=before)]
 
 

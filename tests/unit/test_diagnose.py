@@ -280,4 +280,7 @@ def test_removals_are_a_finding_and_a_warning_above_two_percent():
     many = {"identifiers": {"before": 100, "removed": 3}, "removed_by_profile": {"Elève": 3}}
     [warning] = removal_findings("0671234C", many)
     assert (warning.code, warning.severity) == ("identifiants_retires_nombreux", "avertissement")
-    assert "3 %" in warning.message and "plus de 2 %" in warning.message
+    assert "soit 3 % des 100" in warning.message and "plus de 2 %" in warning.message
+    [warning] = removal_findings("0671234C", {"identifiers": {"before": 46, "removed": 1},
+                                              "removed_by_profile": {"Parent": 1}})
+    assert "soit 2,2 % des 46" in warning.message
