@@ -96,6 +96,7 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
     pairs: dict[str, Counter[str]] = {"withdrawn": Counter(), "contested": Counter()}
     failures, missing, not_done = [], [], []
     sign_on: Counter[str] = Counter()
+    ok_with_errors = 0
     for host in hosts:
         not_done += [{"uai": host["uai"], "name": host["name"], "reason": reason} for reason in host.get("not_done") or []]
         sign_on.update(host.get("sign_on") or {})
@@ -114,6 +115,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
             with_findings.append({"uai": host["uai"], "name": host["name"], "codes": dict(by_severity)})
         # a record given back (ent.pronote.report_merge) keeps the status its run gave it
         status = host.get("status") or host_status(host["failure"], host["steps"])
+        if status == "ok" and any(f.get("severity") == "erreur" for f in found):
+            ok_with_errors += 1
         totals[status] += 1
         projects[host["project"]][status] += 1
         if status == "failed":
@@ -126,6 +129,8 @@ def summarise(hosts: list[dict[str, Any]]) -> dict[str, Any]:
             "failures": failures, "missing_files": missing, "not_done": not_done,
             "findings": {k: severities.get(k, 0) for k in SEVERITIES} if with_findings else {},
             "with_findings": with_findings,
+            # « OK » (the steps ran) but with a finding of severity « erreur »: not to be read as "all good"
+            "ok_with_errors": ok_with_errors,
             "sign_on": {k: sign_on.get(k, 0) for k in ("ok", "failed")} if sign_on else {},
             "identifiers": {k: identifiers.get(k, 0) for k in IDENTIFIER_LABELS} if identifiers else {},
             # every identifier removed by the imports, per ENT profile (issue 13: never silent)
@@ -142,7 +147,12 @@ def render(summary: dict[str, Any], kind: str = "rentree") -> list[str]:
     def counts(c: dict[str, int]) -> str:
         return ", ".join(f"{c[k]} {label}" for k, label in labels.items() if c.get(k))
 
-    lines = [f"{TITLES[kind]} : {summary['total']} établissement(s) — {counts(summary['counts']) or 'aucun'}"]
+    shown = dict(summary["counts"])
+    if kind == "diagnostic" and summary.get("ok_with_errors"):
+        # An établissement with an « Erreur » is not « OK » in any place a person reads (as in the report).
+        labels = {"failed": labels["failed"], "errors": "avec erreur(s)", **labels}
+        shown.update(ok=shown["ok"] - summary["ok_with_errors"], errors=summary["ok_with_errors"])
+    lines = [f"{TITLES[kind]} : {summary['total']} établissement(s) — {counts(shown) or 'aucun'}"]
     for project, c in summary["projects"].items():
         lines.append(f"  {project} : {sum(c.values())} établissement(s) — {counts(c)}")
     if summary.get("identifiers"):

@@ -84,7 +84,7 @@ def test_summarise():
 def test_summarise_nothing():
     assert rs.summarise([]) == {"total": 0, "counts": {"failed": 0, "changed": 0, "ok": 0, "not_run": 0},
                                 "projects": {}, "failures": [], "missing_files": [], "not_done": [], "findings": {},
-                                "with_findings": [], "sign_on": {}, "identifiers": {}, "identifiers_removed": {},
+                                "with_findings": [], "ok_with_errors": 0, "sign_on": {}, "identifiers": {}, "identifiers_removed": {},
                                 "pairs_withdrawn": {}, "pairs_contested": {}}
 
 
@@ -251,7 +251,7 @@ def test_execute_writes_the_report_with_findings_and_the_failed_steps_french_tit
     assert result["failed"] is True
     assert result["summary"]["findings"] == {"erreur": 1, "avertissement": 0, "info": 0}
     assert "  CONSTATS 0671234C — erreur : version_bloc" in result["msg"]
-    assert result["msg"][0] == "Diagnostic PRONOTE : 2 établissement(s) — 1 en échec, 1 OK"
+    assert result["msg"][0] == "Diagnostic PRONOTE : 2 établissement(s) — 1 en échec, 1 avec erreur(s)"
     data = json.loads((tmp_path / "rapport-diagnostic.json").read_text(encoding="utf-8"))
     assert data["kind"] == "diagnostic" and result["report"]["json"] == str(tmp_path / "rapport-diagnostic.json")
     by_uai = {e["uai"]: e for e in data["etablissements"]}
@@ -350,3 +350,17 @@ def test_every_error_code_has_its_french_text():
         assert cls.code in _errors.FRENCH, cls
     for code in ("bibliotheque_absente", "connexion_echouee", "inconnu"):
         assert code in _errors.FRENCH
+
+
+def test_a_diagnosis_never_counts_an_etablissement_with_an_error_as_ok():
+    from ansible_collections.ent.pronote.plugins.action.run_summary import render, summarise
+
+    error = {"code": "identifiant_cas_change", "severity": "erreur"}
+    warning = {"code": "eleves_sortis", "severity": "avertissement"}
+    hosts = [{"uai": u, "project": "P", "name": "", "failure": None, "steps": {"diagnose": "ok"}, "findings": f}
+             for u, f in (("0671234C", [error, warning]), ("0671235D", [warning]), ("0671236E", []))]
+    summary = summarise(hosts)
+    assert summary["counts"]["ok"] == 3 and summary["ok_with_errors"] == 1
+    assert render(summary, "diagnostic")[0] == "Diagnostic PRONOTE : 3 établissement(s) — 1 avec erreur(s), 2 OK"
+    # a rentrée's statuses are those of its steps
+    assert render(summary, "rentree")[0] == "Rentrée PRONOTE : 3 établissement(s) — 3 inchangés"
