@@ -114,7 +114,9 @@ FRENCH: dict[str, str] = {
     "authentification": "Le CAS de l'ENT a refusé l'identifiant ou le mot de passe.",
     "acces_refuse": "La console de l'ENT refuse cette page au compte administrateur.",
     "introuvable": "La console ne connaît pas l'établissement, le service ou l'élément demandé.",
-    "refus_formulaire": "La console a refusé le formulaire envoyé et a dit pourquoi.",
+    "refus_formulaire": "Refusé, avec la raison dans le message : une règle de sécurité du module (garde contre les "
+                        "retraits, fichier d'un autre établissement, réglage qui casse la connexion) ou un formulaire "
+                        "refusé par la console.",
     "page_inattendue": "Une page de la console, du CAS ou de PRONOTE.net n'a pas la forme attendue.",
     "ecran_non_conforme": "Un écran n'a pas le libellé, le champ ou le choix attendu : rien n'a été modifié.",
     "serveur_indisponible": "Un serveur n'a pas répondu ou a répondu par une erreur, malgré les nouvelles tentatives.",
