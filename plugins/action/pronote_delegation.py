@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.ent.pronote.plugins.module_utils._delegation import DelegationHandler, UnpublishedMark
+from ansible_collections.ent.pronote.plugins.module_utils._delegation import DelegationHandler
 from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure, retrying
+from ansible_collections.ent.pronote.plugins.module_utils._marks import unpublished_mark
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import HostingConsole, HostingSettings
 from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai
 from ansible_collections.ent.pronote.plugins.module_utils._specs import PRONOTE_DELEGATION
@@ -24,7 +25,7 @@ class ActionModule(EntAction):
                                 "d'hébergement (pronote_hosting_cert)"}
         http = self.http(params, client_cert=params["client_cert"], client_key=params.get("client_key"))
         console = HostingConsole(HostingSettings(params["hosting_url"], http))
-        handler = DelegationHandler(console, uai, params, UnpublishedMark(params["hosting_url"], uai))
+        handler = DelegationHandler(console, uai, params, unpublished_mark(params["hosting_url"], uai))
         republished = False
         with self.locked(params["hosting_url"], uai, params, "change the PRONOTE.net base"):
             if not self.check_mode:

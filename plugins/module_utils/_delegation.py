@@ -10,15 +10,10 @@ anything else, and says so (:meth:`DelegationHandler.recover`).
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import time
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ansible_collections.ent.pronote.plugins.module_utils._errors import ValidationError
-from ansible_collections.ent.pronote.plugins.module_utils._files import write_atomic
 from ansible_collections.ent.pronote.plugins.module_utils._projects import CAS_URLS, cas_key, same_cas
 from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     DELEGATIONS,
@@ -29,26 +24,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     BaseSettings,
     HostingConsole,
 )
-from ansible_collections.ent.pronote.plugins.module_utils._session_cache import cache_root
-
-
-class UnpublishedMark:
-    """A file that exists while this controller holds a base unpublished to change its settings."""
-
-    def __init__(self, hosting_url: str, uai: str, directory: str | None = None) -> None:
-        key = f"{hosting_url.strip().rstrip('/').lower()}\0{uai}".encode()
-        self.path = os.path.join(directory or os.path.join(cache_root(), "unpublished"),
-                                 hashlib.sha256(key).hexdigest()[:40] + ".mark")
-
-    def set(self) -> None:
-        write_atomic(self.path, str(time.time()).encode(), 0o600)
-
-    def clear(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-
-    def exists(self) -> bool:
-        return os.path.exists(self.path)
+from ansible_collections.ent.pronote.plugins.module_utils._marks import Mark
 
 
 @dataclass(frozen=True)
@@ -118,7 +94,7 @@ def _delegation_differs(current: BaseSettings, wanted: BaseSettings) -> bool:
 
 class DelegationHandler:
     def __init__(self, console: HostingConsole, uai: str, params: dict[str, Any],
-                 mark: UnpublishedMark | None = None) -> None:
+                 mark: Mark | None = None) -> None:
         self.console = console
         self.uai = uai
         self.params = params

@@ -407,7 +407,9 @@ _LIMITS = (
 
 
 def _syntax_problem(exc: etree.XMLSyntaxError, scanner: _Scanner) -> _Problem:
-    line = exc.lineno if exc.lineno and exc.lineno > 0 else None
+    # libxml gives no line for a document that ends too early ("no element found"): the line where the text
+    # read so far ends is where it fell short
+    line = exc.lineno if exc.lineno and exc.lineno > 0 else scanner.line
     message = _LIBXML_WHERE.sub("", exc.msg or str(exc)).strip()
     limit = next((french for needle, french in _LIMITS if needle.lower() in message.lower()), None)
     if limit is None and ("XML_PARSE_HUGE" in message or "Resource limit" in message):

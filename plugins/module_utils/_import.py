@@ -43,6 +43,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._kdecole import (
     directory_of,
     identifiers_of,
 )
+from ansible_collections.ent.pronote.plugins.module_utils._marks import Mark, import_mark
 from ansible_collections.ent.pronote.plugins.module_utils._matching import (
     Account,
     WITHDRAWN,
@@ -100,7 +101,8 @@ class ImportHandler:
 
     def __init__(self, console: KdecoleConsole, uai: str, file: IdentifiersFile, content: bytes, filename: str,
                  mode: str, *, manual: dict[str, str] | None = None, assisted: bool = True,
-                 max_removed_share: float = 0.10, force: bool = False, pages: ImportPages | None = None) -> None:
+                 max_removed_share: float = 0.10, force: bool = False, pages: ImportPages | None = None,
+                 mark: Mark | None = None) -> None:
         self.console = console
         self.uai = uai
         self.file = file
@@ -124,6 +126,8 @@ class ImportHandler:
         self.resumed = 0
         #: the steps (« k/6 ») of imports left in progress by an earlier run, interrupted before uploading
         self.abandoned: list[int] = []
+        #: set while an import of this handler is « en cours » (a killed run leaves it for the next: _marks)
+        self.mark = mark
 
     def read(self) -> ImportState:
         pages, self._pages = self._pages or self.console.read_import_pages(self.uai), None
@@ -170,10 +174,14 @@ class ImportHandler:
             raise UnexpectedPageError(f"The identifiers import of {self.uai} did not reach its end page "
                                       f"after {MAX_PAGES} validations.")
         self.current = None
+        if self.mark is not None:
+            self.mark.clear()
         return ImportState({ident: pair.login for ident, pair in self.console.read_identifiers(self.uai).items()})
 
     def _started(self) -> ImportPage:
         self.current = None
+        if self.mark is not None:
+            self.mark.set()
         page, left = self.console.start_import(self.uai, self.mode, self.filename, self.content)
         if left is not None:
             # An earlier run was killed in the middle of its import: « Interrompre » was pressed on it first.
@@ -204,7 +212,9 @@ class ImportHandler:
         try:
             self.console.interrupt_import(page)
         except EntPronoteError:
-            return False  # the console closes it by itself on the next upload, which says so
+            return False  # the mark stays: the next run interrupts it first, and says so
+        if self.mark is not None:
+            self.mark.clear()
         return True
 
 
@@ -233,8 +243,9 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     known = record is not None and record.get("inputs") == inputs
     # This very file was checked for this établissement by the run that stored the verdict.
     identifiers = None if known else _checked_file(src, content, uai, params["max_file_size"])
+    abandoned = [] if check_mode else _interrupt_left_import(console, uai, params["retries"] + 1)
     pages = retrying(lambda: console.read_import_pages(uai), params["retries"] + 1)
-    if record is not None and known and record.get("pages") == pages.digest:
+    if record is not None and known and record.get("pages") == pages.digest and not abandoned:
         return {**record["result"], "reused_verdict": True}, record["profiles"], record["profiles"]
     if identifiers is None:
         identifiers = _checked_file(src, content, uai, params["max_file_size"])
@@ -242,9 +253,11 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
 
     def handler_for(read: ImportPages | None) -> ImportHandler:
         return ImportHandler(console, uai, identifiers, content, os.path.basename(src), mode, manual=manual,
-                             assisted=params["assisted"], max_removed_share=share, force=params["force"], pages=read)
+                             assisted=params["assisted"], max_removed_share=share, force=params["force"], pages=read,
+                             mark=None if check_mode else import_mark(console.base, uai))
 
     handler = handler_for(pages)
+    handler.abandoned += abandoned
     try:
         outcome = ensure(handler, check_mode, attempts=params["retries"] + 1)
     except EntPronoteError as exc:
@@ -301,6 +314,17 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
                               "changed": False},
                    "profiles": _by_profile(settled_state.pairs, settled)})
     return result, before, after
+
+
+def _interrupt_left_import(console: KdecoleConsole, uai: str, attempts: int) -> list[int]:
+    """An import an earlier run of this controller left « en cours » (killed, or its « Interrompre » failed, so
+    its mark is there): interrupted first, even when this run has nothing to import. Its step, or nothing."""
+    mark = import_mark(console.base, uai)
+    if not mark.exists():
+        return []
+    left = retrying(lambda: console.interrupt_left_import(uai), attempts)
+    mark.clear()
+    return [left] if left is not None else []
 
 
 def _checked_file(src: str, content: bytes, uai: str, max_bytes: int) -> IdentifiersFile:

@@ -601,6 +601,25 @@ class KdecoleConsole:
         """Upload an identifiers file in ``mode``; return the first step, and the step of an import left in
         progress (by a run that was killed), which is interrupted first (None when there was none)."""
         url = self.url("identifiers_form", uai=uai)
+        doc, left = self._form_without_left_import(uai)
+        form = IMPORT_SCREEN.read_form(doc, url, uai)
+        control = form.by_label(IMPORT_ETAB)
+        control.selected = [next((v for v, shown in control.options if shown.endswith(f"({uai})")), uai)]
+        form.choose(IMPORT_MODE, IMPORT_MODES[mode])
+        name = form.by_label(IMPORT_FILE).name
+        location = self.post(form, f"upload the identifiers file of {uai}",
+                             files={name: (filename, content, "application/xml")})
+        return self.read_import(uai, location), left
+
+    def interrupt_left_import(self, uai: str) -> int | None:
+        """Press « Interrompre » on an import left « en cours » on the site; its step, or None when there was
+        none (one GET of the form page)."""
+        return self._form_without_left_import(uai)[1]
+
+    def _form_without_left_import(self, uai: str) -> tuple[lxml.html.HtmlElement, int | None]:
+        """The form page of the import, once any import left in progress (by a run that was killed) is
+        interrupted, and that import's step."""
+        url = self.url("identifiers_form", uai=uai)
         what = f"open « Importer les identifiants Pronote » for {uai}"
         doc = self.get(url, what)
         left = None
@@ -613,14 +632,7 @@ class KdecoleConsole:
                     left = page.step
                     self.interrupt_import(page)
             doc = self.get(url, what)
-        form = IMPORT_SCREEN.read_form(doc, url, uai)
-        control = form.by_label(IMPORT_ETAB)
-        control.selected = [next((v for v, shown in control.options if shown.endswith(f"({uai})")), uai)]
-        form.choose(IMPORT_MODE, IMPORT_MODES[mode])
-        name = form.by_label(IMPORT_FILE).name
-        location = self.post(form, f"upload the identifiers file of {uai}",
-                             files={name: (filename, content, "application/xml")})
-        return self.read_import(uai, location), left
+        return doc, left
 
     def import_form(self, uai: str) -> Form:
         """The form of « Importer les identifiants Pronote », checked against ``SCREENS``."""

@@ -10,6 +10,7 @@ never appear in what this returns.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import asdict, dataclass
 from urllib.parse import urljoin
 
@@ -222,49 +223,56 @@ def sign_on(http: HttpSettings, base: str, expected_cas: str, account: SsoAccoun
     sends the browser to; without it, the CAS's selection page is followed to
     the local accounts' source.
 
-    A failure that may pass (a server error, a timeout, a CAS that PRONOTE.net
-    could not reach) is tried again from the start, up to ``http.retries``
-    times: a new browser session, a new sign-in, a new ticket. A URL carrying
-    a ticket is never sent twice (``_cas.sign_in``), so ``ticket_invalide``
-    only ever means that PRONOTE.net got a fresh ticket refused.
+    A failure that may pass is tried again from the start: a new browser
+    session, a new sign-in, a new ticket. A server error or a timeout (ours to
+    see) is tried again for at least ``http.retries`` times and as long as
+    ``http.retry_time`` lasts, as every read is; a CAS that PRONOTE.net could
+    not reach (``cas_injoignable``, which may also be a lasting fault of its
+    settings) ``http.retries`` times. A URL carrying a ticket is never sent
+    twice (``_cas.sign_in``), so ``ticket_invalide`` only ever means that
+    PRONOTE.net got a fresh ticket refused.
     """
     espace = espace_of(account.profile)
     url = espace_url(base, espace)
     attempts = max(1, http.retries + 1)
-    for attempt in range(1, attempts + 1):
-        check, transient = _attempt(http, url, expected_cas, account, espace, cas_selection)
-        if not transient or attempt == attempts:
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        check, again = _attempt(http, url, expected_cas, account, espace, cas_selection)
+        within_budget = again == BUDGET and time.monotonic() - started < http.retry_time
+        if again is None or not (attempt < attempts or within_budget):
             return check
-        pause(BACKOFF, attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
+        pause(BACKOFF, min(attempt, 4))
 
 
 #: the pause before trying a sign-on again (doubled each time, jitter, at most 3 s: ``_engine.pause``)
 BACKOFF = 0.5
-#: the causes of a failed sign-on that may pass by themselves: the sign-on is tried again
-TRANSIENT_CODES = frozenset({"reseau", "cas_injoignable"})
+#: how a failed sign-on may be tried again: while the time budget lasts, or a number of times
+BUDGET, COUNT = "budget", "count"
 
 
 def _attempt(http: HttpSettings, url: str, expected_cas: str, account: SsoAccount, espace: Espace,
-             cas_selection: str | None) -> tuple[Check, bool]:
-    """One sign-on, and whether its failure may pass if tried again."""
+             cas_selection: str | None) -> tuple[Check, str | None]:
+    """One sign-on, and how it may be tried again (None: its failure is a verdict)."""
     try:
         with new_session(http) as session:
             check = _sign_on(session, http, url, expected_cas, account, espace, cas_selection)
-        return check, check.code in TRANSIENT_CODES
+        return check, COUNT if check.code == "cas_injoignable" else None
     except NoLocalAccountsError as exc:
-        return _failed(account, espace, "cas_sans_comptes_locaux", exc), False
+        return _failed(account, espace, "cas_sans_comptes_locaux", exc), None
     except AuthenticationError as exc:
-        return _failed(account, espace, "compte_test", exc), False
+        return _failed(account, espace, "compte_test", exc), None
     except CasHttpError as exc:
         return _failed(account, espace, "cas_erreur_http", exc, status=str(exc.status),
-                       etape=CAS_STEPS.get(exc.step, exc.step), url=exc.url.split("?")[0]), exc.transient
+                       etape=CAS_STEPS.get(exc.step, exc.step), url=exc.url.split("?")[0]), \
+            BUDGET if exc.transient else None
     except TLSError as exc:
-        return _failed(account, espace, "tls", exc), False
+        return _failed(account, espace, "tls", exc), None
     except TransientError as exc:
-        return _failed(account, espace, "reseau", exc), True
+        return _failed(account, espace, "reseau", exc), BUDGET
     except UnexpectedPageError as exc:
-        return _failed(account, espace, "page_inattendue", exc), False
+        return _failed(account, espace, "page_inattendue", exc), None
 
 
 def _sign_on(session: requests.Session, http: HttpSettings, url: str, expected_cas: str, account: SsoAccount,

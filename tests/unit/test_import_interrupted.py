@@ -101,3 +101,53 @@ def test_nothing_to_interrupt_when_the_import_finished_or_never_started():
     assert h.interrupt() is False
     h.apply(ImportState(), PLAN)
     assert h.interrupt() is False and not any(c.startswith("interrupt") for c in console.calls)
+
+
+# --- a mark while an import is « en cours », for a run that was killed -----------------------------------
+def test_the_mark_is_set_while_the_import_runs_and_cleared_when_it_ends(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._marks import import_mark
+
+    console = Console(fail_at=(3,))
+    h = handler(console)
+    h.mark = import_mark("https://ent.example/", UAI, str(tmp_path))
+    with pytest.raises(TransientError):
+        h.apply(ImportState(), PLAN)
+    assert h.mark.exists()  # a SIGKILL here leaves it for the next run
+    h.apply(ImportState(), PLAN)
+    assert not h.mark.exists()
+
+
+def test_an_interrupt_that_fails_leaves_the_mark_for_the_next_run(tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils._marks import import_mark
+
+    console = Console(fail_at=(2,))
+    h = handler(console)
+    h.mark = import_mark("https://ent.example/", UAI, str(tmp_path))
+    with pytest.raises(TransientError):
+        h.apply(ImportState(), PLAN)
+
+    def refused(page):
+        raise TransientError("HTTP 500")
+
+    console.interrupt_import = refused
+    assert h.interrupt() is False and h.mark.exists()
+
+
+def test_a_marked_import_is_interrupted_first_and_said(monkeypatch, tmp_path):
+    from ansible_collections.ent.pronote.plugins.module_utils import _import as imp
+    from ansible_collections.ent.pronote.plugins.module_utils._marks import import_mark
+
+    monkeypatch.setenv("ENT_PRONOTE_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    class Left:
+        base = "https://ent.example/"
+
+        def interrupt_left_import(self, uai):
+            calls.append(uai)
+            return 4
+
+    assert imp._interrupt_left_import(Left(), UAI, 2) == [] and calls == []  # no mark: not even a request
+    import_mark(Left.base, UAI).set()
+    assert imp._interrupt_left_import(Left(), UAI, 2) == [4] and calls == [UAI]
+    assert not import_mark(Left.base, UAI).exists()

@@ -20,6 +20,8 @@ EXPORT = Path(__file__).parent / "fixtures" / "identifiants" / "export_pronote.x
 class Console:
     """The two pages of a site with no identifiers and a directory of unrelated accounts."""
 
+    base = "https://ent.example/"
+
     def __init__(self, directory_rows: list[tuple[str, ...]]) -> None:
         self.directory_rows = directory_rows
         self.reads = 0

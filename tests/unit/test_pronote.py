@@ -333,10 +333,10 @@ class Killed(BaseException):
 
 
 def test_a_run_killed_while_unpublished_is_published_again_first_by_the_next(tmp_path):
-    from ansible_collections.ent.pronote.plugins.module_utils._delegation import UnpublishedMark
+    from ansible_collections.ent.pronote.plugins.module_utils._marks import unpublished_mark
     from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
 
-    mark = UnpublishedMark("https://hebergement.example/", "0671234C", str(tmp_path))
+    mark = unpublished_mark("https://hebergement.example/", "0671234C", str(tmp_path))
     console = FakeHosting(current())
 
     def killed_while_saving(pages, wanted, uai):
@@ -359,9 +359,9 @@ def test_a_run_killed_while_unpublished_is_published_again_first_by_the_next(tmp
 
 
 def test_no_mark_no_recovery_and_a_base_unpublished_on_purpose_stays_so(tmp_path):
-    from ansible_collections.ent.pronote.plugins.module_utils._delegation import UnpublishedMark
+    from ansible_collections.ent.pronote.plugins.module_utils._marks import unpublished_mark
 
-    mark = UnpublishedMark("https://hebergement.example/", "0671234C", str(tmp_path))
+    mark = unpublished_mark("https://hebergement.example/", "0671234C", str(tmp_path))
     console = FakeHosting(current(published=False))
     assert DelegationHandler(console, "0671234C", PARAMS, mark).recover() is False and console.calls == []
     mark.set()
@@ -371,10 +371,10 @@ def test_no_mark_no_recovery_and_a_base_unpublished_on_purpose_stays_so(tmp_path
 
 
 def test_a_finished_run_leaves_no_mark(tmp_path):
-    from ansible_collections.ent.pronote.plugins.module_utils._delegation import UnpublishedMark
+    from ansible_collections.ent.pronote.plugins.module_utils._marks import unpublished_mark
     from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
 
-    mark = UnpublishedMark("https://hebergement.example/", "0671234C", str(tmp_path))
+    mark = unpublished_mark("https://hebergement.example/", "0671234C", str(tmp_path))
     console = FakeHosting(current(), fail="enregistrer")
     with pytest.raises(TransientError):
         ensure(DelegationHandler(console, "0671234C", PARAMS, mark), False, attempts=1)

@@ -43,8 +43,26 @@ def test_a_transient_failure_is_tried_again_in_a_new_session(attempts):
 def test_a_failure_that_persists_is_reported_after_the_attempts(attempts):
     script, sessions = attempts
     script += [TransientError("HTTP 500")] * 3
-    check = _sso.sign_on(HttpSettings(retries=2), BASE, CAS, ACCOUNT)
+    check = _sso.sign_on(HttpSettings(retries=2, retry_time=0), BASE, CAS, ACCOUNT)
     assert (check.ok, check.code, len(sessions)) == (False, "reseau", 3)
+    assert "HTTP 500" in check.detail
+
+
+def test_a_server_error_is_tried_again_while_the_time_budget_lasts(attempts, monkeypatch):
+    script, sessions = attempts
+    clock = [0.0]
+    monkeypatch.setattr(_sso.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(_sso, "pause", lambda *_a: clock.__setitem__(0, clock[0] + 5))  # 5 s between attempts
+    script += [TransientError("HTTP 503")] * 20
+    check = _sso.sign_on(HttpSettings(retries=2, retry_time=30), BASE, CAS, ACCOUNT)
+    assert check.code == "reseau" and len(sessions) == 7  # at 0, 5, …, 30 s: the budget is over
+
+
+def test_a_cas_unreachable_from_pronote_net_is_tried_a_number_of_times_only(attempts):
+    script, sessions = attempts
+    script += ["cas_injoignable"] * 10
+    check = _sso.sign_on(HttpSettings(retries=2, retry_time=600), BASE, CAS, ACCOUNT)
+    assert (check.code, len(sessions)) == ("cas_injoignable", 3)
 
 
 @pytest.mark.parametrize("outcome, code", [
