@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,11 @@ from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntActi
 
 #: the plan's key for the exact copies of the service to remove
 DUPLICATES = "_duplicates"
+
+
+def _natural(code: str) -> tuple:
+    """``USER_9`` before ``USER_10``: the console numbers the services it creates."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", code))
 
 
 @dataclass
@@ -70,7 +76,15 @@ class ServiceHandler:
             return ServiceState()
         if row.internal:
             raise ValidationError(f"Service '{row.code}' of {self.uai} is an internal service of the ENT.")
-        return ServiceState(row, self.console.read_service(self.uai, row.code))
+        return ServiceState(row, self._read_listed(row))
+
+    def _read_listed(self, row: ServiceRow) -> ServicePage:
+        """The page of a service the list just showed; gone meanwhile means another run removed it: read again."""
+        try:
+            return self.console.read_service(self.uai, row.code)
+        except NotFoundError:
+            raise TransientError(f"Service {row.code} of {self.uai} was removed while it was being read "
+                                 "(another run?): reading the services again.") from None
 
     def _race_copies(self, rows: list[ServiceRow]) -> ServiceState | None:
         """Several services look like PRONOTE: when all are exact copies of the one asked for (same label,
@@ -78,8 +92,9 @@ class ServiceHandler:
         remove the others. Anything else (a service made by hand, other settings) stays refused."""
         if self.code or not self.present:
             return None
-        candidates = svc.find_pronote_service(rows, self.label)[1]
-        pages = [self.console.read_service(self.uai, row.code) for row in candidates]
+        # The oldest kept, whatever order a list shows them in: every racing run keeps the same one.
+        candidates = sorted(svc.find_pronote_service(rows, self.label)[1], key=lambda row: _natural(row.code))
+        pages = [self._read_listed(row) for row in candidates]
         if len(pages) < 2 or any(svc.changes(page.fields, self.desired) for page in pages):
             return None
         return ServiceState(candidates[0], pages[0], candidates[1:])

@@ -231,3 +231,27 @@ def test_the_create_path_reads_again_and_removes_the_other_runs_copy():
     assert outcome.changed and len(outcome.retried) == 1 and "at the same time" in outcome.retried[0]
     assert [c[0] for c in console.calls] == ["create", "delete"] and console.calls[1] == ("delete", "USER_99")
     assert sum(1 for r in console.rows if r.sso_type == "SSO Pronote avec CAS") == 1
+
+
+class VanishingConsole(StubConsole):
+    """Another run removes the listed service before this one reads it."""
+
+    def read_service(self, uai, code):
+        if code in self.gone:
+            raise NotFoundError(f"Service inconnu : {code}")
+        return super().read_service(uai, code)
+
+
+def test_a_service_removed_by_another_run_between_list_and_read_is_read_again():
+    from ansible_collections.ent.pronote.plugins.module_utils._errors import TransientError
+
+    console = VanishingConsole([PRONOTE, COPY])
+    console.gone = {"USER_0"}
+    with pytest.raises(TransientError, match="removed while it was being read"):
+        ServiceHandler(console, UAI, service_params()).read()
+
+
+def test_racing_runs_all_keep_the_oldest_copy_whatever_the_list_order():
+    console = StubConsole([COPY, PRONOTE])  # USER_9 listed before USER_0
+    before = ServiceHandler(console, UAI, service_params()).read()
+    assert before.row.code == "USER_0" and [r.code for r in before.duplicates] == ["USER_9"]
