@@ -283,6 +283,14 @@ def cmd_load_directory(args: argparse.Namespace, sd: StateDir) -> int:
     return 0
 
 
+def _control(sd: StateDir, info: dict, path: str, body: dict[str, object] | None, refused: int = 2) -> int:
+    """Call a control endpoint of the running sandbox (GET without a body, POST with one); print its JSON."""
+    status, payload = server.call(sd, info["url"] + "_sandbox/" + path, "GET" if body is None else "POST", body,
+                                  token=control_token(sd, create=False))
+    print(json.dumps(payload, ensure_ascii=False, indent=2))
+    return 0 if status == 200 else refused
+
+
 def cmd_faults(args: argparse.Namespace, sd: StateDir) -> int:
     info = _running(sd)
     if info is None:
@@ -295,21 +303,14 @@ def cmd_faults(args: argparse.Namespace, sd: StateDir) -> int:
         value = getattr(args, key)
         if value is not None:
             body[key] = value
-    method = "POST" if body else "GET"
-    status, payload = server.call(sd, info["url"] + "_sandbox/faults", method, body if body else None,
-                                  token=control_token(sd, create=False))
-    print(json.dumps(payload, ensure_ascii=False, indent=2))
-    return 0 if status == 200 else 2
+    return _control(sd, info, "faults", body or None)
 
 
 def cmd_expire_sessions(_args: argparse.Namespace, sd: StateDir) -> int:
     info = _running(sd)
     if info is None:
         return 1
-    status, payload = server.call(sd, info["url"] + "_sandbox/expire-sessions", "POST", {},
-                                  token=control_token(sd, create=False))
-    print(json.dumps(payload, ensure_ascii=False, indent=2))
-    return 0 if status == 200 else 1
+    return _control(sd, info, "expire-sessions", {}, refused=1)
 
 
 def cmd_variants(args: argparse.Namespace, sd: StateDir) -> int:
@@ -324,11 +325,7 @@ def cmd_variants(args: argparse.Namespace, sd: StateDir) -> int:
     elif args.project:
         _err("--project va avec --variant ou --aucune")
         return 2
-    method = "POST" if body else "GET"
-    status, payload = server.call(sd, info["url"] + "_sandbox/variants", method, body if body else None,
-                                  token=control_token(sd, create=False))
-    print(json.dumps(payload, ensure_ascii=False, indent=2))
-    return 0 if status == 200 else 2
+    return _control(sd, info, "variants", body or None)
 
 
 def _seeded_conn(sd: StateDir) -> db.sqlite3.Connection | None:
