@@ -8,9 +8,8 @@ from typing import Any
 
 from ansible_collections.ent.pronote.plugins.action.ent_service_access import AccessHandler, access_result
 from ansible_collections.ent.pronote.plugins.module_utils import _service as svc
-from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure, retrying
-from ansible_collections.ent.pronote.plugins.module_utils._http import new_session
-from ansible_collections.ent.pronote.plugins.module_utils._pronote import PronoteInfo, base_url, read_info
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url, fetch_info
 from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, TransientError, ValidationError
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import KdecoleConsole, ServicePage, ServiceRow
 from ansible_collections.ent.pronote.plugins.module_utils._specs import ENT_SERVICE
@@ -195,11 +194,7 @@ class ActionModule(EntAction):
         url = params["url"]
         http = self.http(params, ca_path=params.get("pronote_ca_path") or params.get("ca_path"))
         try:
-            def read() -> PronoteInfo:
-                with new_session(http) as session:
-                    return read_info(session, http, url)
-
-            info = retrying(read, params["retries"] + 1)
+            info = fetch_info(http, url, params["retries"] + 1)
             if not info.published or not info.block_version:
                 raise ValidationError(f"block_version auto: the PRONOTE.net base of {uai} ({url}) is not "
                                       "published, so it does not say its version. Publish it, or give block_version.")

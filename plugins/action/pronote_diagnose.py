@@ -6,7 +6,6 @@ from typing import Any
 
 from ansible_collections.ent.pronote.plugins.module_utils import _diagnose as diag
 from ansible_collections.ent.pronote.plugins.module_utils._errors import NotFoundError, ValidationError
-from ansible_collections.ent.pronote.plugins.module_utils._http import new_session
 from ansible_collections.ent.pronote.plugins.module_utils._import import ImportHandler, import_mode, read_manual_matches
 from ansible_collections.ent.pronote.plugins.module_utils._identifiers import read_bounded, read_identifiers
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import KdecoleConsole
@@ -15,7 +14,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     HostingConsole,
     HostingSettings,
     base_url,
-    read_info,
+    fetch_info,
 )
 from ansible_collections.ent.pronote.plugins.module_utils._report import write_detail
 from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai, pick_service
@@ -48,8 +47,7 @@ class ActionModule(EntAction):
 
         # Step 1: what the base says publicly, and its settings in the hosting console.
         try:
-            with new_session(pronote_http) as session:
-                info = read_info(session, pronote_http, url)
+            info = fetch_info(pronote_http, url)
         except NotFoundError:
             info = None
         settings = None

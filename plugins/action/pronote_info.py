@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.ent.pronote.plugins.module_utils._http import new_session
-from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url, read_info
+from ansible_collections.ent.pronote.plugins.module_utils._pronote import base_url, fetch_info
 from ansible_collections.ent.pronote.plugins.module_utils._service import normalise_uai
 from ansible_collections.ent.pronote.plugins.module_utils._specs import PRONOTE_INFO
 from ansible_collections.ent.pronote.plugins.plugin_utils._action import EntAction
@@ -17,6 +16,5 @@ class ActionModule(EntAction):
         uai = normalise_uai(params["uai"])
         url = params.get("url") or base_url(uai, params.get("pronote_root"))
         http = self.http(params)
-        with new_session(http) as session:
-            info = read_info(session, http, url)
+        info = fetch_info(http, url)
         return {"changed": False, "uai": uai, **info.as_result()}

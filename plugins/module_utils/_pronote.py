@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 from ansible_collections.ent.pronote.plugins.module_utils._requirements import lxml
 from ansible_collections.ent.pronote.plugins.module_utils._requirements import requests
 
+from ansible_collections.ent.pronote.plugins.module_utils._engine import retrying
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     NotFoundError,
     ScreenMismatchError,
@@ -181,6 +182,16 @@ def read_info(session: requests.Session, http: HttpSettings, url: str) -> Pronot
         raise UnexpectedPageError(f"Could not {what}: not the JSON of a PRONOTE.net server ({exc}).") from None
     return PronoteInfo(url, True, str(data.get("nomEtab") or ""), version, bool(cas.get("actif")),
                        str(cas.get("casURL") or "") if cas.get("actif") else "", espaces)
+
+
+def fetch_info(http: HttpSettings, url: str, attempts: int = 1) -> PronoteInfo:
+    """:func:`read_info` in a session of its own, read up to ``attempts`` times as the ensure cycle reads
+    (``_engine.retrying``: a failure that may pass is read again)."""
+    def read() -> PronoteInfo:
+        with new_session(http) as session:
+            return read_info(session, http, url)
+
+    return retrying(read, attempts)
 
 
 # --- the hosting console ----------------------------------------------------------------

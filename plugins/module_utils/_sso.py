@@ -34,7 +34,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     UnexpectedPageError,
     ValidationError,
 )
-from ansible_collections.ent.pronote.plugins.module_utils._engine import pause, retrying
+from ansible_collections.ent.pronote.plugins.module_utils._engine import pause
 from ansible_collections.ent.pronote.plugins.module_utils._html import parse_response, text_of
 from ansible_collections.ent.pronote.plugins.module_utils._http import (
     RETRY_STATUSES,
@@ -50,7 +50,7 @@ from ansible_collections.ent.pronote.plugins.module_utils._pronote import (
     Espace,
     PronoteInfo,
     espace_url,
-    read_info,
+    fetch_info,
 )
 
 #: the texts of PRONOTE.net's pages the check recognises (_pronote.SCREENS, docs/pronote-net-screens.md)
@@ -334,13 +334,9 @@ def check_etablissement(http: HttpSettings, base: str, expected_cas: str, accoun
                         cas_selection: str | None = None) -> tuple[PronoteInfo | None, list[Check]]:
     """Every test account of one établissement; the base's public facts are read once (not at all when the
     caller already read them: ``info``). ``cas_selection``: see :func:`sign_on`."""
-    def read() -> PronoteInfo:
-        with new_session(http) as session:
-            return read_info(session, http, base)
-
     try:
         if info is None:
-            info = retrying(read, http.retries + 1)
+            info = fetch_info(http, base, http.retries + 1)
     except NotFoundError:
         return None, [_failed(a, espace_of(a.profile), "base_introuvable", url=base) for a in accounts]
     except TLSError as exc:
