@@ -156,8 +156,7 @@ class ActionModule(EntAction):
     def _ensure(self, handler: ServiceHandler, params: dict[str, Any], uai: str,
                 pronote: dict[str, Any]) -> dict[str, Any]:
         """The service, then its population access, in one lock."""
-        outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1,
-                         budget=params["retry_time"])
+        outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
         before, after = outcome.before, outcome.after
         after_fields = after.fields if isinstance(after, ServiceState) else after  # check mode: predicted
         shown = after if isinstance(after, ServiceState) and after.exists else before
@@ -182,8 +181,7 @@ class ActionModule(EntAction):
             # The population rules in the same task: one task per établissement instead of two.
             access_params = {**params["access"], "code": code, "label": params["label"]}
             access = access_result(ensure(AccessHandler(handler.console, uai, access_params, self.check_mode),
-                                          self.check_mode, attempts=params["retries"] + 1,
-                                          budget=params["retry_time"]))
+                                          self.check_mode, attempts=params["retries"] + 1))
             result["changed"] = result["changed"] or access["changed"]
             diff_before = {"service": before.fields or {}, "access": access.pop("_before")}
             diff_after = {"service": after_fields or {}, "access": access["rules"]}

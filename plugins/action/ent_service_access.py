@@ -81,8 +81,7 @@ class ActionModule(EntAction):
         uai = normalise_uai(params["uai"])
         handler = AccessHandler(self.console(params), uai, params, self.check_mode)
         with self.locked(params["console_url"], uai, params, "change the population access"):
-            outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1,
-                             budget=params["retry_time"])
+            outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
         result = {"uai": uai, **access_result(outcome)}
         result.update(self.diff({"rules": result.pop("_before")}, {"rules": result["rules"]},
                                 f"population access of {uai}"))

@@ -30,8 +30,7 @@ class ActionModule(EntAction):
         with self.locked(params["hosting_url"], uai, params, "change the PRONOTE.net base"):
             if not self.check_mode:
                 republished = retrying(handler.recover, params["retries"] + 1)
-            outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1,
-                             budget=params["retry_time"])
+            outcome = ensure(handler, self.check_mode, attempts=params["retries"] + 1)
         before, after = outcome.before.as_result(), outcome.after.as_result()
         result: dict[str, Any] = {"changed": outcome.changed or republished, "uai": uai, "base": after}
         if republished:

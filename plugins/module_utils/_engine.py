@@ -48,22 +48,17 @@ class Outcome(Generic[S, P]):
     retried: list[str] = field(default_factory=list)
 
 
-def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, backoff: float = 0.25,
-           budget: float = 0.0) -> Outcome[S, P]:
+def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, backoff: float = 0.25) -> Outcome[S, P]:
     """Bring the remote object to the desired state (or predict it in check mode).
 
     ``attempts`` bounds the failures in a row that made no progress. An
     attempt that changed the remote object before failing (a long plan cut by
     a 500 in its middle) does not use up the budget: the next read finds a
     smaller plan, so the run converges however long the plan is, as long as
-    each attempt gets somewhere. Failures in a row go on being retried while
-    ``budget`` seconds (``retry_time``, the reads' own budget) have not passed
-    since the first cycle: a form post refused by a flaky server or an expired
-    session rides out the same faults a read does. A hard ceiling of
-    ``attempts * 8`` cycles still bounds a server that keeps failing.
+    each attempt gets somewhere. A hard ceiling of ``attempts * 8`` cycles
+    still bounds a server that keeps failing after some progress.
     """
     attempts = max(1, attempts)
-    started = time.monotonic()
     first_before: Any = _UNSET
     previous_before: Any = _UNSET
     retried: list[str] = []
@@ -89,8 +84,7 @@ def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, bac
             in_a_row = 1 if progressed else in_a_row + 1
             if before is not _UNSET:
                 previous_before = before
-            out_of_time = time.monotonic() - started >= budget
-            if (in_a_row >= attempts and out_of_time) or cycle >= attempts * 8:
+            if in_a_row >= attempts or cycle >= attempts * 8:
                 if retried:
                     raise TransientError(f"{exc} (gave up after {cycle} attempts)") from None
                 raise

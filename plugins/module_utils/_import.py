@@ -259,8 +259,7 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     handler = handler_for(pages)
     handler.abandoned += abandoned
     try:
-        outcome = ensure(handler, check_mode, attempts=params["retries"] + 1,
-                         budget=params["retry_time"])
+        outcome = ensure(handler, check_mode, attempts=params["retries"] + 1)
     except EntPronoteError as exc:
         if handler.interrupt():
             exc.args = (f"{exc} The import in progress was interrupted (« Interrompre »): the steps the console "
