@@ -49,14 +49,16 @@ PROFILES = ["Elève", "Parent", "Enseignant", "Personnel"]
 RECAP = re.compile(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", re.M)
 
 
-def fresh_region(state: Path, etabs: int, latency: int, scale: float = 1.0, full: bool = False) -> dict:
+def fresh_region(state: Path, etabs: int, latency: int, scale: float = 1.0, full: bool = False,
+                 projects: str | None = None) -> dict:
     """Stop any sandbox, seed a new region, start, set the latency, write the inventory.
 
     ``full``: the whole rentrée (PRONOTE.net delegation with the sandbox's client certificate, the bloc
     version read from each server, sign-on check with the generated test accounts).
     """
     stop(state)
-    sandbox(state, "seed", "--seed", "1", "--etabs", str(etabs), "--scale", str(scale), "--reset")
+    sandbox(state, "seed", "--seed", "1", "--etabs", str(etabs), "--scale", str(scale), "--reset",
+            *(("--projects", projects) if projects else ()))
     files = state / "identifiants"
     sandbox(state, "export", "--all", "--out-dir", str(files))
     sandbox(state, "start", "--detach", "--port", "0", "--hosting-port", "0")

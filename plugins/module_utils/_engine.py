@@ -55,12 +55,16 @@ def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, bac
     attempt that changed the remote object before failing (a long plan cut by
     a 500 in its middle) does not use up the budget: the next read finds a
     smaller plan, so the run converges however long the plan is, as long as
-    each attempt gets somewhere. A hard ceiling of ``attempts * 8`` cycles
+    each attempt gets somewhere. A handler may say where an attempt got
+    without changing the state read (``progress()``, such as the step an
+    import reached before the console binds its pairs at the end): getting
+    further counts as progress too. A hard ceiling of ``attempts * 8`` cycles
     still bounds a server that keeps failing after some progress.
     """
     attempts = max(1, attempts)
+    progress: Callable[[], Any] = getattr(handler, "progress", lambda: None)
     first_before: Any = _UNSET
-    previous_before: Any = _UNSET
+    previous: Any = _UNSET
     retried: list[str] = []
     in_a_row = 0
     cycle = 0
@@ -80,10 +84,11 @@ def ensure(handler: StateHandler[S, P], check_mode: bool, attempts: int = 4, bac
             after = handler.apply(before, todo)
             return Outcome(True, first_before, after, todo, cycle, retried)
         except TransientError as exc:
-            progressed = before is not _UNSET and previous_before is not _UNSET and before != previous_before
+            reached = (before, progress()) if before is not _UNSET else _UNSET
+            progressed = reached is not _UNSET and previous is not _UNSET and reached != previous
             in_a_row = 1 if progressed else in_a_row + 1
-            if before is not _UNSET:
-                previous_before = before
+            if reached is not _UNSET:
+                previous = reached
             if in_a_row >= attempts or cycle >= attempts * 8:
                 if retried:
                     raise TransientError(f"{exc} (gave up after {cycle} attempts)") from None

@@ -66,15 +66,29 @@ class BudgetRetry(_RetryBase):
         kw.setdefault("made", self.made)
         return super().new(**kw)  # type: ignore[return-value]
 
-    def increment(self, *args: Any, **kwargs: Any) -> BudgetRetry:
+    def increment(self, method: str | None = None, url: str | None = None, *args: Any,
+                  **kwargs: Any) -> BudgetRetry:
         deadline = self.deadline if self.deadline is not None else time.monotonic() + self.budget
-        if self.made >= self.minimum and time.monotonic() >= deadline:
+        error = kwargs.get("error")
+        sent = error is None or not self._is_connection_error(error)
+        if (self.made >= self.minimum and time.monotonic() >= deadline) or (sent and carries_ticket(url)):
+            # Out of time, or a URL with a one-time CAS ticket that reached the server (a hop of redirects
+            # through the CAS after a session expired): sent again, the ticket would be refused. The caller
+            # signs in again from the start instead. Let urllib3 give up as if the count were spent.
             # Out of time: let urllib3 raise as if the count were spent.
             spent = self.new(total=0, connect=0, read=0, status=0, other=0)
-            return Retry.increment(spent, *args, **kwargs)  # type: ignore[return-value]
-        following = super().increment(*args, **kwargs)
+            return Retry.increment(spent, method, url, *args, **kwargs)  # type: ignore[return-value]
+        following = super().increment(method, url, *args, **kwargs)
         following.deadline, following.made = deadline, self.made + 1  # type: ignore[attr-defined]
         return following  # type: ignore[return-value]
+
+
+_TICKET = re.compile(r"[?&]ticket=")
+
+
+def carries_ticket(url: str | None) -> bool:
+    """Whether ``url`` (or the path and query urllib3 sends) carries a CAS ticket."""
+    return bool(url) and _TICKET.search(url) is not None
 
 
 def retry_policy(settings: HttpSettings) -> Retry:

@@ -21,9 +21,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure, retrying
+from ansible_collections.ent.pronote.plugins.module_utils._engine import ensure, pause, retrying
 from ansible_collections.ent.pronote.plugins.module_utils._errors import (
     EntPronoteError,
+    SessionExpiredError,
+    TransientError,
     UnexpectedPageError,
     ValidationError,
 )
@@ -68,6 +70,8 @@ OUTCOME_LABELS = {
 }
 #: a step never comes back more often than this before the client gives up
 MAX_PAGES = 3 * len(CATEGORIES)
+#: failures in a row on one import step that are resumed in place before the ensure cycle takes over
+STEP_RETRIES = 2
 MANUAL_COLUMNS = ("identifiant_pronote", "compte_ent")
 
 
@@ -129,6 +133,12 @@ class ImportHandler:
         #: set while an import of this handler is « en cours » (a killed run leaves it for the next: _marks)
         self.mark = mark
 
+    def progress(self) -> int | None:
+        """Where the import this handler drives stands (its step, None when there is none): a failed attempt
+        that got further than the one before is progress for :func:`._engine.ensure`, though no pair changed
+        yet (the console binds them all at the end)."""
+        return self.current.step if self.current is not None else None
+
     def read(self) -> ImportState:
         pages, self._pages = self._pages or self.console.read_import_pages(self.uai), None
         self.pages_digest = pages.digest
@@ -165,10 +175,26 @@ class ImportHandler:
             raise AssertionError("self.match is not set")
         logins = self.match.pairs()
         page = self._resumed() or self._started()
+        stalled = 0
         for _page in range(MAX_PAGES):
             if page.finished:
                 break
-            page = self.console.validate_step(page, logins)
+            try:
+                page = self.console.validate_step(page, logins)
+            except TransientError:
+                # A 500 or an expired session on a step: the console keeps the steps it validated, so read
+                # where the import stands (signing in again) and go on from there, rather than read the
+                # établissement's pages again. Given up to the ensure cycle after STEP_RETRIES at one step.
+                stalled += 1
+                if stalled > STEP_RETRIES:
+                    raise
+                pause(0.25, stalled)
+                resumed = self._resumed()
+                if resumed is None:
+                    raise
+                page = resumed
+                continue
+            stalled = 0
             self.current = page
         else:
             raise UnexpectedPageError(f"The identifiers import of {self.uai} did not reach its end page "
@@ -182,13 +208,27 @@ class ImportHandler:
         self.current = None
         if self.mark is not None:
             self.mark.set()
-        page, left = self.console.start_import(self.uai, self.mode, self.filename, self.content)
+        page, left = self._uploaded()
         if left is not None:
             # An earlier run was killed in the middle of its import: « Interrompre » was pressed on it first.
             self.abandoned.append(left)
         self.uploaded = True
         self.current = page
         return page
+
+    def _uploaded(self) -> tuple[ImportPage, int | None]:
+        """:meth:`KdecoleConsole.start_import`, again when the console sent the upload to the CAS instead (the
+        console session the workers of a run share ended for all of them): nothing was imported then, so
+        the file goes again, signed in anew, up to STEP_RETRIES times."""
+        expired = 0
+        while True:
+            try:
+                return self.console.start_import(self.uai, self.mode, self.filename, self.content)
+            except SessionExpiredError:
+                expired += 1
+                if expired > STEP_RETRIES:
+                    raise
+                pause(0.25, expired)
 
     def _resumed(self) -> ImportPage | None:
         """The import an earlier attempt of this run left in progress (a 500, an expired session), where it
@@ -199,6 +239,7 @@ class ImportHandler:
         try:
             page = self.console.read_import(self.uai, self.current.url)
         except ImportClosedError:
+            self.current = None  # nothing left in progress: the next attempt uploads again
             return None
         self.resumed += 1
         self.current = page
@@ -299,7 +340,7 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     settled, settled_state = handler, outcome.after
     if plan and not check_mode:
         settled = handler_for(None)
-        settled_state = settled.read()
+        settled_state = retrying(settled.read, params["retries"] + 1)
         left = settled.plan(settled_state)
         if left:
             result.setdefault("warnings", []).append(

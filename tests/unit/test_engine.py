@@ -208,6 +208,41 @@ def test_a_server_that_always_fails_after_a_step_is_bounded(no_sleep):
     assert handler.calls.count("apply") == 16
 
 
+class Walker(Handler):
+    """An import: each attempt gets through some of its steps, then fails; the state read changes only
+    when the last step is validated (the console binds every pair at the end)."""
+
+    def __init__(self, steps_per_attempt, last=6):
+        super().__init__(0, 1)
+        self.step, self.last, self.steps_per_attempt = 0, last, list(steps_per_attempt)
+
+    def progress(self):
+        return self.step
+
+    def apply(self, before, plan):
+        self.calls.append("apply")
+        self.step += self.steps_per_attempt.pop(0) if self.steps_per_attempt else 0
+        if self.step < self.last:
+            raise TransientError(f"HTTP 500 at step {self.step + 1}")
+        self.state = 1
+        return self.state
+
+
+def test_a_handler_that_gets_further_without_changing_the_state_progresses(no_sleep):
+    # Six failures, each one step further: more than the attempts, but every one got somewhere.
+    handler = Walker([0, 1, 1, 1, 1, 1, 1])
+    outcome = ensure(handler, check_mode=False, attempts=2)
+    assert outcome.changed and handler.state == 1 and len(outcome.retried) == 6
+
+
+def test_a_handler_stuck_at_one_step_gives_up(no_sleep):
+    handler = Walker([3])
+    with pytest.raises(TransientError) as err:
+        ensure(handler, check_mode=False, attempts=3)
+    assert str(err.value) == "HTTP 500 at step 4 (gave up after 3 attempts)"
+    assert handler.calls.count("apply") == 3
+
+
 # --- retrying: a read outside the cycle ---------------------------------------------
 def test_retrying_reads_again_after_a_transient_failure(monkeypatch):
     from ansible_collections.ent.pronote.plugins.module_utils import _engine

@@ -245,3 +245,11 @@ def test_a_ticket_url_is_sent_once_whatever_the_policy(monkeypatch):
         request(session, HttpSettings(retries=5), "GET", URL + "?ticket=ST-1", "open", retry=False)
     assert seen[0].total == 0 and seen[0].connect == 0
     assert adapter.max_retries.minimum == 5  # restored
+
+
+def test_a_ticket_url_may_be_retried_when_it_never_reached_the_server():
+    retry = new_session(HttpSettings(retries=3)).get_adapter(URL).max_retries
+    again = retry.increment("GET", "/cb?ticket=ST-1", error=urllib3.exceptions.ConnectTimeoutError("down"))
+    assert again.made == 1
+    with pytest.raises(MaxRetryError):
+        retry.increment("GET", "/cb?a=1&ticket=ST-1", error=urllib3.exceptions.ProtocolError("reset"))

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ansible_collections.ent.pronote.plugins.module_utils._errors import TransientError
+from ansible_collections.ent.pronote.plugins.module_utils._errors import SessionExpiredError, TransientError
 from ansible_collections.ent.pronote.plugins.module_utils._import import ImportHandler, ImportPlan, ImportState
 from ansible_collections.ent.pronote.plugins.module_utils._kdecole import ImportClosedError, ImportPage
 
@@ -14,12 +14,14 @@ UAI = "0671234C"
 
 
 class Console:
-    """An import of six steps; ``fail_at`` steps fail once each after the console saved them (HTTP 500)."""
+    """An import of six steps; each step of ``fail_at`` fails once (a step named three times fails three
+    times), with an HTTP 500 after the console saved it, or before when not ``saved``."""
 
-    def __init__(self, fail_at: tuple[int, ...] = (), closed: bool = False) -> None:
+    def __init__(self, fail_at: tuple[int, ...] = (), closed: bool = False, saved: bool = True) -> None:
         self.step = 0
         self.fail_at = list(fail_at)
         self.closed = closed
+        self.saved = saved
         self.calls: list[str] = []
 
     def _page(self) -> ImportPage:
@@ -36,10 +38,11 @@ class Console:
     def validate_step(self, page, logins):
         self.calls.append(f"step {page.step}")
         assert page.step == self.step, "a step validated twice"
-        self.step += 1
         if page.step in self.fail_at:
             self.fail_at.remove(page.step)
+            self.step += self.saved
             raise TransientError("HTTP 500")
+        self.step += 1
         return self._page()
 
     def read_import(self, uai, url):
@@ -62,31 +65,81 @@ def handler(console: Console) -> ImportHandler:
 
 
 PLAN = ImportPlan({}, 0, 0, 0)
+#: a step that fails more often in a row than the handler resumes in place: the attempt fails
+STUCK = (3, 3, 3)
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch):
+    from ansible_collections.ent.pronote.plugins.module_utils import _engine
+
+    slept: list[float] = []
+    monkeypatch.setattr(_engine.time, "sleep", slept.append)
+    return slept
+
+
+@pytest.mark.parametrize("saved", [True, False])
+def test_a_failed_step_goes_on_in_place_from_where_the_console_stands(saved, no_sleep):
+    console = Console(fail_at=(3,), saved=saved)
+    h = handler(console)
+    h.apply(ImportState(), PLAN)
+    again = ["step 3"] if not saved else []
+    assert console.calls == ["upload", "step 1", "step 2", "step 3", "where", *again, "step 4", "step 5", "step 6"]
+    assert h.resumed == 1 and h.current is None and len(no_sleep) == 1
 
 
 def test_a_retry_goes_on_from_where_the_console_stands():
-    console = Console(fail_at=(3,))
+    console = Console(fail_at=STUCK, saved=False)
     h = handler(console)
     with pytest.raises(TransientError):
         h.apply(ImportState(), PLAN)
+    assert h.progress() == 3  # where the attempt got: ensure counts getting further as progress
     h.apply(ImportState(), PLAN)
-    assert console.calls == ["upload", "step 1", "step 2", "step 3", "where", "step 4", "step 5", "step 6"]
-    assert h.resumed == 1 and h.current is None
+    assert console.calls == ["upload", "step 1", "step 2", "step 3", "where", "step 3", "where", "step 3",
+                             "where", "step 3", "step 4", "step 5", "step 6"]
+    assert h.resumed == 3 and h.current is None and h.progress() is None
+
+
+@pytest.mark.parametrize("expiries", [2, 3])
+def test_an_upload_sent_to_the_cas_goes_again(expiries, no_sleep):
+    """The console session ended before the upload was posted (nothing imported): uploaded again, twice at most
+    in place, then the attempt fails for the ensure cycle."""
+    console = Console()
+    upload = console.start_import
+    left = [expiries]
+
+    def expiring(*args):
+        if left[0]:
+            left[0] -= 1
+            console.calls.append("sent to the CAS")
+            raise SessionExpiredError("the console session expired")
+        return upload(*args)
+
+    console.start_import = expiring
+    h = handler(console)
+    if expiries == 3:
+        with pytest.raises(SessionExpiredError):
+            h.apply(ImportState(), PLAN)
+        assert h.current is None and not h.uploaded and "upload" not in console.calls
+    else:
+        h.apply(ImportState(), PLAN)
+        assert h.uploaded and console.calls[:4] == ["sent to the CAS", "sent to the CAS", "upload", "step 1"]
+    assert console.calls.count("sent to the CAS") == expiries and len(no_sleep) == 2
 
 
 def test_an_import_the_console_closed_is_started_again():
     console = Console(fail_at=(2,))
     h = handler(console)
+    console.closed = True
     with pytest.raises(TransientError):
         h.apply(ImportState(), PLAN)
-    console.closed = True
     h.apply(ImportState(), PLAN)
     assert console.calls[:4] == ["upload", "step 1", "step 2", "where"] and console.calls[4] == "upload"
     assert h.resumed == 0
 
 
 def test_giving_up_presses_interrompre_once():
-    console = Console(fail_at=(4,))
+    console = Console(fail_at=(4, 4, 4), saved=False)
     h = handler(console)
     with pytest.raises(TransientError):
         h.apply(ImportState(), PLAN)
@@ -107,7 +160,7 @@ def test_nothing_to_interrupt_when_the_import_finished_or_never_started():
 def test_the_mark_is_set_while_the_import_runs_and_cleared_when_it_ends(tmp_path):
     from ansible_collections.ent.pronote.plugins.module_utils._marks import import_mark
 
-    console = Console(fail_at=(3,))
+    console = Console(fail_at=STUCK, saved=False)
     h = handler(console)
     h.mark = import_mark("https://ent.example/", UAI, str(tmp_path))
     with pytest.raises(TransientError):
@@ -120,7 +173,7 @@ def test_the_mark_is_set_while_the_import_runs_and_cleared_when_it_ends(tmp_path
 def test_an_interrupt_that_fails_leaves_the_mark_for_the_next_run(tmp_path):
     from ansible_collections.ent.pronote.plugins.module_utils._marks import import_mark
 
-    console = Console(fail_at=(2,))
+    console = Console(fail_at=(2, 2, 2), saved=False)
     h = handler(console)
     h.mark = import_mark("https://ent.example/", UAI, str(tmp_path))
     with pytest.raises(TransientError):
