@@ -96,19 +96,24 @@ TEST_PROFILES = {"Elève": "Eleve", "Parent": "Responsable", "Enseignant": "Prof
 
 
 #: a PRONOTE account is a clean copy of its ENT account: exact, not left, no other Identifiant CAS, access on,
-#: and the only account of that person or name in the établissement (no duplicate, no homonym)
+#: and the only account of that person or name in the établissement (no duplicate, no homonym in PRONOTE or the ENT)
 _CLEAN = ("p.kind = 'exact' AND p.date_sortie IS NULL AND coalesce(p.identifiant_cas, u.login) = u.login"
           " AND coalesce(p.acces_espace_parents, 1) = 1"
           " AND (SELECT count(*) FROM pronote_accounts q WHERE q.etab_id = p.etab_id"
           "      AND (q.true_user_id = p.true_user_id OR (lower(q.nom) = lower(p.nom)"
-          "      AND lower(q.prenom) = lower(p.prenom)))) = 1")
+          "      AND lower(q.prenom) = lower(p.prenom)))) = 1"
+          # nor a homonym on the ENT's side: another account of the établissement with the ENT name of this one
+          # (PRONOTE's « Karim Michel » and the ENT's « Karim » of someone else make both ambiguous)
+          " AND (SELECT count(*) FROM user_etabs ue JOIN users v ON v.id = ue.user_id WHERE ue.etab_id = p.etab_id"
+          "      AND lower(v.nom) = lower(u.nom) AND lower(v.prenom) = lower(u.prenom)) = 1")
 
 
 def test_accounts(conn: sqlite3.Connection, etab_id: int) -> list[dict[str, str]]:
     """One ENT account per profile whose PRONOTE account is a clean copy, for the sign-on check.
 
     Clean (:data:`_CLEAN`): kind ``exact``, the only PRONOTE account of that
-    person in the établissement, no other account with the same name, not
+    person in the établissement, no other account with the same name (in
+    PRONOTE, or in the ENT for the ENT account's name), not
     left, no Identifiant CAS but its own login, "Accès à l'Espace Parents" on;
     for a parent, every child clean too (the product pairs a parent only
     through a child it pairs). The first by login, so the choice is stable.

@@ -40,12 +40,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from _sandbox import PASSWORD, PYTHON, ROOT, sandbox, stop
 
 sys.path[:0] = [str(ROOT / "collections")]
 ANSIBLE_PLAYBOOK = str(Path(PYTHON).with_name("ansible-playbook"))
 PROFILES = ["Elève", "Parent", "Enseignant", "Personnel"]
+#: The seed's établissements are small, and the ENT it makes holds pairs the import's rules withdraw: a few
+#: percent, beyond the 10 % guard on a few. The benchmark times the work, so the guard is set above that, for
+#: Ansible (an extra variable) and the floor alike.
+MAX_REMOVED_SHARE = 0.25
+GUARD = ("-e", f"ent_identifiers_max_removed_share={MAX_REMOVED_SHARE}")
 RECAP = re.compile(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", re.M)
 
 
@@ -79,13 +85,14 @@ def fresh_region(state: Path, etabs: int, latency: int, scale: float = 1.0, full
     if not full:
         for path in (inventory / "host_vars").glob("*.yml"):
             path.unlink()  # the service and import phases time their steps only
-    groups = {}
+    import yaml
+
     for path in (inventory / "group_vars").glob("ent_*.yml"):
-        slug = path.stem[len("ent_"):]
         text = path.read_text()
         if "ent_admin_login" not in text:
+            # the console's slug (eclat-bfc), not the group's (ent_eclat_bfc)
+            slug = urlsplit(yaml.safe_load(text)["ent_console_url"]).path.strip("/")
             path.write_text(text + f"ent_admin_login: admin.{slug}\n")
-        groups[path.stem] = path
     return {"info": info, "inventory": inventory}
 
 
@@ -100,7 +107,7 @@ def run_ansible(region: dict, cache: Path, *args: str, playbook: str = "playbook
            "ANSIBLE_NOCOLOR": "1"}
     start = time.perf_counter()
     proc = subprocess.run([PYTHON, "-c", _PEAK, ANSIBLE_PLAYBOOK, playbook,
-                           "-i", str(region["inventory"]), *args],
+                           "-i", str(region["inventory"]), *GUARD, *args],
                           cwd=ROOT, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     peak = int(re.findall(r"^PEAK_RSS_KIB (\d+)$", proc.stdout, re.M)[-1]) // 1024
@@ -155,7 +162,7 @@ def _one_import(uai: str) -> bool:
 
     hv = _WORKER["vars"][uai]
     params = {k: v.get("default") for k, v in ENT_IDENTIFIERS_IMPORT.items()}
-    params.update(uai=uai, src=str(Path(hv["ent_identifiers_dir"]) / f"{uai}.xml"))
+    params.update(uai=uai, src=str(Path(hv["ent_identifiers_dir"]) / f"{uai}.xml"), max_removed_share=MAX_REMOVED_SHARE)
     result, _, _ = run_import(_console(hv), uai, params, False, VerdictCache(hv["ent_console_url"], uai))
     return result["changed"]
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import yaml
 
 from _sandbox import PASSWORD, PYTHON, ROOT, sandbox, stop
-from bench import RECAP, fresh_region
+from bench import GUARD, RECAP, fresh_region
 from bench_inventory import write_source
 
 TARGETS = {"inventory": 10.0, "merge": 5.0, "noop": 480.0}
@@ -72,7 +72,7 @@ def playbook(source: Path, cache: Path, report_dir: Path, log: Path, *args: str,
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ENT_PRONOTE_CACHE_DIR": str(cache),
            "ANSIBLE_NOCOLOR": "1", "ENT_BENCH_PASSWORD": PASSWORD}
     elapsed, rc, peak, text = timed([str(Path(PYTHON).with_name("ansible-playbook")), book, "-i", str(source),
-                                     "-e", f"ent_pronote_report_dir={report_dir}", *args], env, log)
+                                     "-e", f"ent_pronote_report_dir={report_dir}", *GUARD, *args], env, log)
     stats = RECAP.findall(text)
     if rc or any(int(failed) for _, failed in stats):
         raise SystemExit(f"{book} failed ({rc}), see {log}:\n{text[-4000:]}")
@@ -82,7 +82,7 @@ def playbook(source: Path, cache: Path, report_dir: Path, log: Path, *args: str,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--etabs", type=int, default=2000)
-    parser.add_argument("--scale", type=float, default=0.05, help="people per établissement, as the seed's --scale")
+    parser.add_argument("--scale", type=float, default=1.0, help="people per établissement, as the seed's --scale")
     parser.add_argument("--keep", type=Path, help="keep the logs and records in this directory")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-national-"))
