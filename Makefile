@@ -40,7 +40,7 @@ SANDBOX := $(VENV_PY) -m sandbox
 SANDBOX_STOP := $(SANDBOX) stop --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || true
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule sanity galaxy-import compat ee bench bench-inventory merge-bench soak reader-bench matching-report screenshot build clean distclean
+.PHONY: help venv demo diagnose preflight demo-reset sandbox test pytest lint molecule sanity galaxy-import compat ee bench bench-national bench-realistic bench-inventory merge-bench soak reader-bench matching-report screenshot build clean distclean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -179,6 +179,12 @@ ee: $(VENV_STAMP) ## the execution environment's build context in build/ee (ansi
 
 bench: $(VENV_STAMP) ## time the playbook on many établissements (tools/bench.py)
 	$(VENV_PY) tools/bench.py
+
+bench-national: $(VENV_STAMP) ## the rentrée of 2,000 établissements through the inventory plugin: one controller vs 4 slices, merge, memory
+	$(VENV_PY) tools/bench_national.py
+
+bench-realistic: $(VENV_STAMP) ## the whole rentrée of 500 établissements of realistic size (~1,000 pupils each), Ansible vs the floor
+	$(VENV_PY) tools/bench.py --phase rentree --etabs 500 --rentree-scale 33
 
 bench-inventory: $(VENV_STAMP) ## time the inventory plugin on 2,000 établissements over 4 ENT projects, cold and from its cache
 	$(VENV_PY) tools/bench_inventory.py

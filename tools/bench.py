@@ -288,6 +288,9 @@ def main() -> int:
     parser.add_argument("--latency", type=int, nargs="*", default=[0, 50], help="added latency per request, ms")
     parser.add_argument("--import-scale", type=float, default=float(os.environ.get("BENCH_IMPORT_SCALE", 33)),
                         help="size of the établissements of the import phase (33: ~1,000 pupils each)")
+    parser.add_argument("--rentree-scale", type=float, default=float(os.environ.get("BENCH_RENTREE_SCALE", 1)),
+                        help="size of the établissements of the rentrée phase (33: ~1,000 pupils, 1,500 "
+                             "responsables and 100 staff each, as issue 16 measures 500 of them)")
     parser.add_argument("--phase", choices=["all", "service", "import", "info", "rentree"], default="all")
     parser.add_argument("--info-etabs", type=int, default=int(os.environ.get("BENCH_INFO_ETABS", 500)),
                         help="établissements of the pronote_info sweep")
@@ -310,8 +313,9 @@ def main() -> int:
                 compare("pronote_info", lambda: fresh_region(state, m, 0, 0.1, full=True), forks, Path(tmp),
                         rows, (), _one_info, n=m, playbook=str(ROOT / "tools" / "bench_info.yml"))
             if args.phase in ("all", "rentree"):
-                compare("rentrée", lambda: fresh_region(state, n, 0, full=True), forks, Path(tmp), rows, (),
-                        _one_rentree, n=n)
+                scale = args.rentree_scale
+                compare(f"rentrée x{scale:g}", lambda: fresh_region(state, n, 0, scale, full=True), forks, Path(tmp),
+                        rows, (), _one_rentree, n=n)
         finally:
             stop(state)
     print()
