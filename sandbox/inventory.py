@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
 from sandbox import cas
@@ -95,48 +96,70 @@ def write_inventory(conn: sqlite3.Connection, out: Path, url: str,
 TEST_PROFILES = {"Elève": "Eleve", "Parent": "Responsable", "Enseignant": "Professeur", "Personnel": "Personnel"}
 
 
-#: a PRONOTE account is a clean copy of its ENT account: exact, not left, no other Identifiant CAS, access on,
-#: and the only account of that person or name in the établissement (no duplicate, no homonym in PRONOTE or the ENT)
-_CLEAN = ("p.kind = 'exact' AND p.date_sortie IS NULL AND coalesce(p.identifiant_cas, u.login) = u.login"
-          " AND coalesce(p.acces_espace_parents, 1) = 1"
-          " AND (SELECT count(*) FROM pronote_accounts q WHERE q.etab_id = p.etab_id"
-          "      AND (q.true_user_id = p.true_user_id OR (lower(q.nom) = lower(p.nom)"
-          "      AND lower(q.prenom) = lower(p.prenom)))) = 1"
-          # nor a homonym on the ENT's side: another account of the établissement with the ENT name of this one
-          # (PRONOTE's « Karim Michel » and the ENT's « Karim » of someone else make both ambiguous)
-          " AND (SELECT count(*) FROM user_etabs ue JOIN users v ON v.id = ue.user_id WHERE ue.etab_id = p.etab_id"
-          "      AND lower(v.nom) = lower(u.nom) AND lower(v.prenom) = lower(u.prenom)) = 1")
+#: a PRONOTE account that copies its ENT account: exact, not left, no other Identifiant CAS, access on
+_COPY = ("p.kind = 'exact' AND p.date_sortie IS NULL AND coalesce(p.identifiant_cas, u.login) = u.login"
+         " AND coalesce(p.acces_espace_parents, 1) = 1")
+
+
+def _name(nom: str, prenom: str) -> tuple[str, str]:
+    return nom.casefold(), prenom.casefold()
+
+
+class _Etab:
+    """What makes an account of one établissement ambiguous: how many PRONOTE accounts each person and each name
+    has, and how many ENT accounts of the établissement bear each name (counted once, in Python: a correlated
+    subquery per account made the inventory of 500 realistic établissements take minutes)."""
+
+    def __init__(self, conn: sqlite3.Connection, etab_id: int) -> None:
+        self.people: Counter[int] = Counter()
+        self.names: Counter[tuple[str, str]] = Counter()
+        for person, nom, prenom in conn.execute(
+                "SELECT true_user_id, nom, prenom FROM pronote_accounts WHERE etab_id = ?", (etab_id,)):
+            self.people[person] += 1
+            self.names[_name(nom, prenom)] += 1
+        self.ent_names = Counter(_name(nom, prenom) for nom, prenom in conn.execute(
+            "SELECT u.nom, u.prenom FROM user_etabs ue JOIN users u ON u.id = ue.user_id WHERE ue.etab_id = ?",
+            (etab_id,)))
+
+    def clean(self, row: sqlite3.Row) -> bool:
+        """The only PRONOTE account of that person and of that name, and no other ENT account of the
+        établissement with the ENT name of this one (PRONOTE's « Karim Michel » next to the ENT's « Karim » of
+        someone else makes both ambiguous)."""
+        return (self.people[row["person"]] == 1 and self.names[_name(row["nom"], row["prenom"])] == 1
+                and self.ent_names[_name(row["ent_nom"], row["ent_prenom"])] == 1)
+
+
+_CANDIDATES = ("SELECT u.login, p.id, p.nom, p.prenom, p.true_user_id AS person, u.nom AS ent_nom,"
+               " u.prenom AS ent_prenom FROM pronote_accounts p JOIN users u ON u.id = p.true_user_id")
 
 
 def test_accounts(conn: sqlite3.Connection, etab_id: int) -> list[dict[str, str]]:
     """One ENT account per profile whose PRONOTE account is a clean copy, for the sign-on check.
 
-    Clean (:data:`_CLEAN`): kind ``exact``, the only PRONOTE account of that
-    person in the établissement, no other account with the same name (in
-    PRONOTE, or in the ENT for the ENT account's name), not
-    left, no Identifiant CAS but its own login, "Accès à l'Espace Parents" on;
-    for a parent, every child clean too (the product pairs a parent only
-    through a child it pairs). The first by login, so the choice is stable.
+    Clean: a copy (:data:`_COPY`: kind ``exact``, not left, no Identifiant
+    CAS but its own login, "Accès à l'Espace Parents" on) that no duplicate
+    or homonym makes ambiguous (:meth:`_Etab.clean`); for a parent, every
+    child clean too (the product pairs a parent only through a child it
+    pairs). The first by login, so the choice is stable.
     """
+    etab = _Etab(conn, etab_id)
     out = []
     for profile, category in TEST_PROFILES.items():
         for row in conn.execute(
-                "SELECT u.login, p.id, p.nom, p.prenom FROM pronote_accounts p JOIN users u ON u.id = p.true_user_id"
-                f" WHERE p.etab_id = ? AND p.category = ? AND u.profile = ? AND {_CLEAN}"  # noqa: S608
+                f"{_CANDIDATES} WHERE p.etab_id = ? AND p.category = ? AND u.profile = ? AND {_COPY}"  # noqa: S608
                 " ORDER BY u.login", (etab_id, category, profile)):
-            if category == "Responsable" and not _children_clean(conn, row["id"]):
+            if not etab.clean(row) or (category == "Responsable" and not _children_clean(conn, etab, row["id"])):
                 continue
             out.append({"profile": profile, "login": row["login"], "name": f"{row['nom'].upper()} {row['prenom']}"})
             break
     return out
 
 
-def _children_clean(conn: sqlite3.Connection, responsable_id: int) -> bool:
-    """Whether the responsable has children and every one is a clean copy (:data:`_CLEAN`)."""
-    children = [r[0] for r in conn.execute(
-        "SELECT c.eleve_id FROM pronote_children c WHERE c.responsable_id = ?", (responsable_id,))]
-    clean = [r[0] for r in conn.execute(
-        "SELECT p.id FROM pronote_children c JOIN pronote_accounts p ON p.id = c.eleve_id"
-        " JOIN users u ON u.id = p.true_user_id"
-        f" WHERE c.responsable_id = ? AND {_CLEAN}", (responsable_id,))]  # noqa: S608
-    return bool(children) and len(clean) == len(children)
+def _children_clean(conn: sqlite3.Connection, etab: _Etab, responsable_id: int) -> bool:
+    """Whether the responsable has children and every one is a clean copy."""
+    children = conn.execute("SELECT count(*) FROM pronote_children WHERE responsable_id = ?",
+                            (responsable_id,)).fetchone()[0]
+    clean = [row for row in conn.execute(
+        f"{_CANDIDATES} JOIN pronote_children c ON c.eleve_id = p.id"  # noqa: S608
+        f" WHERE c.responsable_id = ? AND {_COPY}", (responsable_id,)) if etab.clean(row)]
+    return children > 0 and len(clean) == children

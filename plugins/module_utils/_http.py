@@ -9,7 +9,9 @@
   ``retry_time`` budget lasts (60 s by default: a 30-second outage is ridden
   out). POSTs are never retried here: the caller re-reads the remote state
   and decides (``_engine.ensure``). A URL that carries a one-time CAS ticket
-  is never sent twice (``retry=False``).
+  is never sent twice: asked for (``retry=False``), or met as a hop of the
+  redirects a read follows through the CAS once a session has expired (a
+  new sign-in follows instead).
 - Every call has a timeout.
 """
 from __future__ import annotations
@@ -75,7 +77,6 @@ class BudgetRetry(_RetryBase):
             # Out of time, or a URL with a one-time CAS ticket that reached the server (a hop of redirects
             # through the CAS after a session expired): sent again, the ticket would be refused. The caller
             # signs in again from the start instead. Let urllib3 give up as if the count were spent.
-            # Out of time: let urllib3 raise as if the count were spent.
             spent = self.new(total=0, connect=0, read=0, status=0, other=0)
             return Retry.increment(spent, method, url, *args, **kwargs)  # type: ignore[return-value]
         following = super().increment(method, url, *args, **kwargs)
