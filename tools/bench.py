@@ -21,6 +21,12 @@ files exported, and ``rentree.yml --tags identifiers`` cold and no-op
 against the floor (the same import handler in a process pool), without
 added latency.
 
+With ``--rentree-scale 33`` the rentrée phase is made of établissements of
+realistic size (``make bench-realistic``: 500 of them). Last, with ``all``
+or ``--phase national``, a region of 2,000 établissements over 4 ENT
+projects through the inventory plugin, one controller unsliced against 4
+slices at once, and the merge of their records (``tools/bench_national.py``).
+
 It prints seconds per établissement, the ratio of Ansible to the floor, and
 the peak memory (RSS) of the largest controller process. Everything runs on
 loopback; the sandbox is started and stopped here.
@@ -291,7 +297,9 @@ def main() -> int:
     parser.add_argument("--rentree-scale", type=float, default=float(os.environ.get("BENCH_RENTREE_SCALE", 1)),
                         help="size of the établissements of the rentrée phase (33: ~1,000 pupils, 1,500 "
                              "responsables and 100 staff each, as issue 16 measures 500 of them)")
-    parser.add_argument("--phase", choices=["all", "service", "import", "info", "rentree"], default="all")
+    parser.add_argument("--phase", choices=["all", "service", "import", "info", "rentree", "national"], default="all",
+                        help="national: 2,000 établissements through the inventory plugin, unsliced vs 4 slices "
+                             "(tools/bench_national.py), after the others with all")
     parser.add_argument("--info-etabs", type=int, default=int(os.environ.get("BENCH_INFO_ETABS", 500)),
                         help="établissements of the pronote_info sweep")
     args = parser.parse_args()
@@ -318,6 +326,10 @@ def main() -> int:
                         rows, (), _one_rentree, n=n)
         finally:
             stop(state)
+    if args.phase == "national":
+        from bench_national import national
+
+        return national()
     print()
     print(f"{forks} forks")
     print(f"{'phase':>16} {'etabs':>6} {'run':>6} {'ansible s':>10} {'s/etab':>7} {'floor s':>8} {'s/etab':>7}"
@@ -325,6 +337,11 @@ def main() -> int:
     for title, kind, a, f, peak, count in rows:
         print(f"{title:>16} {count:>6} {kind:>6} {a:>10.1f} {a / count:>7.3f} {f:>8.1f} {f / count:>7.3f}"
               f" {a / f:>6.2f} {peak:>9}")
+    if args.phase == "all":
+        from bench_national import national
+
+        print(flush=True)
+        return national()
     return 0
 
 

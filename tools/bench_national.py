@@ -85,6 +85,12 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="people per établissement, as the seed's --scale")
     parser.add_argument("--keep", type=Path, help="keep the logs and records in this directory")
     args = parser.parse_args()
+    return national(args.etabs, args.scale, args.keep)
+
+
+def national(etabs: int = 2000, scale: float = 1.0, keep: Path | None = None) -> int:
+    """The measures above, then their table; 0 when every target is met (``make bench``'s phase ``national``)."""
+    args = argparse.Namespace(etabs=etabs, scale=scale, keep=keep)
     tmp = Path(tempfile.mkdtemp(prefix="bench-national-"))
     logs = args.keep or tmp / "logs"
     logs.mkdir(parents=True, exist_ok=True)

@@ -158,7 +158,7 @@ def test_the_collection_readme_is_for_an_installed_collection() -> None:
     assert runtime["requires_ansible"] in head and all(v in head for v in ("2.17", "2.18", "2.19"))
     for checkout_only in ("make ", "Makefile", "sandbox", "molecule", "requirements-test", ".venv"):
         assert checkout_only not in text, checkout_only
-    for setting in ("forks", "run_vars_plugins", "gathering"):
+    for setting in ("forks", "run_vars_plugins", "gathering", "inject_facts_as_vars"):
         assert setting in text
 
 
