@@ -12,7 +12,6 @@ from ansible_collections.ent.pronote.plugins.module_utils._http import (
 )
 
 
-
 def test_a_ticket_hop_in_a_redirect_chain_is_not_sent_again():
     """A console session that expired sends a GET through the CAS and back with a ticket: when that hop
     answers 500 (the server may have used the ticket), it is returned as is, never re-sent (issue 13)."""
@@ -49,4 +48,3 @@ def test_a_ticket_hop_in_a_redirect_chain_is_not_sent_again():
     finally:
         server.shutdown()
         server.server_close()
-
