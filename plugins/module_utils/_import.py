@@ -106,7 +106,7 @@ class ImportHandler:
     def __init__(self, console: KdecoleConsole, uai: str, file: IdentifiersFile, content: bytes, filename: str,
                  mode: str, *, manual: dict[str, str] | None = None, assisted: bool = True,
                  max_removed_share: float = 0.10, force: bool = False, pages: ImportPages | None = None,
-                 mark: Mark | None = None) -> None:
+                 mark: Mark | None = None, retries: int = STEP_RETRIES) -> None:
         self.console = console
         self.uai = uai
         self.file = file
@@ -132,6 +132,8 @@ class ImportHandler:
         self.abandoned: list[int] = []
         #: set while an import of this handler is « en cours » (a killed run leaves it for the next: _marks)
         self.mark = mark
+        #: a failed step or upload goes again in place this many times (never more than the module's retries)
+        self.retries = min(STEP_RETRIES, max(0, retries))
 
     def progress(self) -> int | None:
         """Where the import this handler drives stands (its step, None when there is none): a failed attempt
@@ -184,9 +186,9 @@ class ImportHandler:
             except TransientError:
                 # A 500 or an expired session on a step: the console keeps the steps it validated, so read
                 # where the import stands (signing in again) and go on from there, rather than read the
-                # établissement's pages again. Given up to the ensure cycle after STEP_RETRIES at one step.
+                # établissement's pages again. Given up to the ensure cycle after self.retries at one step.
                 stalled += 1
-                if stalled > STEP_RETRIES:
+                if stalled > self.retries:
                     raise
                 pause(0.25, stalled)
                 resumed = self._resumed()
@@ -219,14 +221,14 @@ class ImportHandler:
     def _uploaded(self) -> tuple[ImportPage, int | None]:
         """:meth:`KdecoleConsole.start_import`, again when the console sent the upload to the CAS instead (the
         console session the workers of a run share ended for all of them): nothing was imported then, so
-        the file goes again, signed in anew, up to STEP_RETRIES times."""
+        the file goes again, signed in anew, up to ``self.retries`` times."""
         expired = 0
         while True:
             try:
                 return self.console.start_import(self.uai, self.mode, self.filename, self.content)
             except SessionExpiredError:
                 expired += 1
-                if expired > STEP_RETRIES:
+                if expired > self.retries:
                     raise
                 pause(0.25, expired)
 
@@ -295,7 +297,7 @@ def run_import(console: KdecoleConsole, uai: str, params: dict[str, Any], check_
     def handler_for(read: ImportPages | None) -> ImportHandler:
         return ImportHandler(console, uai, identifiers, content, os.path.basename(src), mode, manual=manual,
                              assisted=params["assisted"], max_removed_share=share, force=params["force"], pages=read,
-                             mark=None if check_mode else import_mark(console.base, uai))
+                             mark=None if check_mode else import_mark(console.base, uai), retries=params["retries"])
 
     handler = handler_for(pages)
     handler.abandoned += abandoned

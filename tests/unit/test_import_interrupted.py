@@ -88,6 +88,16 @@ def test_a_failed_step_goes_on_in_place_from_where_the_console_stands(saved, no_
     assert h.resumed == 1 and h.current is None and len(no_sleep) == 1
 
 
+def test_with_no_retries_a_failed_step_fails_the_attempt(no_sleep):
+    """``retries: 0``: one fault fails, as the module's option says; nothing is resumed in place."""
+    console = Console(fail_at=(3,), saved=False)
+    h = handler(console)
+    h.retries = 0
+    with pytest.raises(TransientError):
+        h.apply(ImportState(), PLAN)
+    assert console.calls == ["upload", "step 1", "step 2", "step 3"] and not no_sleep and h.progress() == 3
+
+
 def test_a_retry_goes_on_from_where_the_console_stands():
     console = Console(fail_at=STUCK, saved=False)
     h = handler(console)
