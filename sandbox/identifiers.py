@@ -108,14 +108,18 @@ class IdentifiersFile:
 
 
 _local = threading.local()
+#: libxml2 does not build two schemas at once safely: threads doing it together got "Document is not valid XML
+#: Schema" or an internal error (an import under load answered 500). One thread builds at a time.
+_BUILDING = threading.Lock()
 
 
 def _schema() -> etree.XMLSchema:
     """The schema of the file, one per thread (a validator keeps its error log)."""
     schema = getattr(_local, "schema", None)
     if schema is None:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True)
-        schema = _local.schema = etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
+        with _BUILDING:
+            parser = etree.XMLParser(resolve_entities=False, no_network=True)
+            schema = _local.schema = etree.XMLSchema(etree.parse(str(SCHEMA_PATH), parser))
     return schema
 
 
